@@ -1,0 +1,1 @@
+//! Write Lectern teaching tools in Rust.
