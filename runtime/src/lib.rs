@@ -5,3 +5,5 @@
 //! sessions that bridge a learner's audio to the OpenAI Realtime API, and keeps
 //! what a lesson produces in the database.
 #![deny(missing_docs)]
+
+pub mod lesson;
