@@ -1,6 +1,6 @@
-//! One way to call the Lectern API: JSON in and out, the server's error shape
-//! `{ "error": { "code", "message" } }` turned into `ApiError`, and the admin
-//! token (kept for the browser tab only, in sessionStorage) added where needed.
+// One way to call the Lectern API: JSON in and out, the server's error shape
+// `{ "error": { "code", "message" } }` turned into `ApiError`, and the admin
+// token (kept for the browser tab only, in sessionStorage) added where needed.
 
 /** Where the operator's admin token lives: per tab, gone when the tab closes. */
 export const ADMIN_TOKEN_KEY = "lectern.adminToken";

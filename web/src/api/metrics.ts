@@ -1,5 +1,5 @@
-//! Reading the Prometheus text format of `GET /metrics` for the console's
-//! at-a-glance figures.
+// Reading the Prometheus text format of `GET /metrics` for the console's
+// at-a-glance figures.
 
 import { request } from "./http";
 

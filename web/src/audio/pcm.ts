@@ -1,7 +1,7 @@
-//! PCM16 conversion and resampling shared by the audio worklets and the tests.
-//!
-//! Everything here is allocation-light and free of DOM types so that the same code
-//! runs inside an AudioWorkletGlobalScope, in the page and under Vitest.
+// PCM16 conversion and resampling shared by the audio worklets and the tests.
+//
+// Everything here is allocation-light and free of DOM types so that the same code
+// runs inside an AudioWorkletGlobalScope, in the page and under Vitest.
 
 /** The sample rate of every PCM16 frame on the wire (OpenAI Realtime's `audio/pcm`). */
 export const WIRE_SAMPLE_RATE_HZ = 24_000;

@@ -1,8 +1,8 @@
-//! The tutor's voice, queued for playout: a small jitter buffer that knows, for
-//! every response item, how many milliseconds the learner has actually heard.
-//!
-//! It runs inside the playback AudioWorklet (one `pull` per 128-sample render
-//! quantum) and is plain TypeScript so the tests drive it sample by sample.
+// The tutor's voice, queued for playout: a small jitter buffer that knows, for
+// every response item, how many milliseconds the learner has actually heard.
+//
+// It runs inside the playback AudioWorklet (one `pull` per 128-sample render
+// quantum) and is plain TypeScript so the tests drive it sample by sample.
 
 /** Audio buffered before playout starts, so network jitter does not cause gaps. */
 export const PLAYOUT_PREBUFFER_MS = 80;

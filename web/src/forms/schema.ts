@@ -1,10 +1,10 @@
-//! A form model generated from a tool's JSON Schema (the `parameters` of a
-//! `tool-spec`), so an author can call any tool from the playground.
-//!
-//! Supported: strings (with enum, minLength, maxLength, pattern), numbers and
-//! integers (minimum, maximum), booleans, arrays of strings (minItems, maxItems),
-//! nested objects, `required`. Anything else is edited as raw JSON, so no tool
-//! is ever impossible to call.
+// A form model generated from a tool's JSON Schema (the `parameters` of a
+// `tool-spec`), so an author can call any tool from the playground.
+//
+// Supported: strings (with enum, minLength, maxLength, pattern), numbers and
+// integers (minimum, maximum), booleans, arrays of strings (minItems, maxItems),
+// nested objects, `required`. Anything else is edited as raw JSON, so no tool
+// is ever impossible to call.
 
 export type FieldKind = "string" | "number" | "integer" | "boolean" | "enum" | "string_array" | "object" | "json";
 

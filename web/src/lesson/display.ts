@@ -1,8 +1,8 @@
-//! The `display` variant of the `lectern:tool` WIT contract, as the client receives it.
-//!
-//! The server sends it as JSON with a `kind` tag; the parser also accepts the
-//! externally tagged shape (`{"question": {...}}`) serde produces by default, so
-//! either server encoding renders.
+// The `display` variant of the `lectern:tool` WIT contract, as the client receives it.
+//
+// The server sends it as JSON with a `kind` tag; the parser also accepts the
+// externally tagged shape (`{"question": {...}}`) serde produces by default, so
+// either server encoding renders.
 
 export interface QuestionCard {
   kind: "question";

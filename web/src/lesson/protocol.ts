@@ -1,9 +1,9 @@
-//! The lesson WebSocket protocol (`ws` transport), client side.
-//!
-//! Binary frames carry PCM16 mono 24 kHz audio both ways; text frames carry one
-//! JSON event each, tagged by `type`. This module is the only place that knows
-//! the event names and field spellings: the transport and the UI work with the
-//! `LessonEvent` union below.
+// The lesson WebSocket protocol (`ws` transport), client side.
+//
+// Binary frames carry PCM16 mono 24 kHz audio both ways; text frames carry one
+// JSON event each, tagged by `type`. This module is the only place that knows
+// the event names and field spellings: the transport and the UI work with the
+// `LessonEvent` union below.
 
 import { parseDisplay, type Display } from "./display";
 

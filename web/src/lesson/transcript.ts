@@ -1,9 +1,9 @@
-//! The lesson transcript as the learner sees it.
-//!
-//! The tutor's words arrive as text well before the learner hears them, so a
-//! tutor line only shows what has been played so far, and when the learner
-//! interrupts, the line is cut where playout stopped — the same cut the server
-//! makes with `conversation.item.truncate`, so screen and record agree.
+// The lesson transcript as the learner sees it.
+//
+// The tutor's words arrive as text well before the learner hears them, so a
+// tutor line only shows what has been played so far, and when the learner
+// interrupts, the line is cut where playout stopped — the same cut the server
+// makes with `conversation.item.truncate`, so screen and record agree.
 
 /** Typical speaking rate used while a response's audio is still arriving (chars per ms, ~16 chars/s). */
 export const TYPICAL_SPEECH_CHARS_PER_MS = 0.016;

@@ -1,0 +1,221 @@
+// Plugin administration (admin token): plugins, versions, upload, activate,
+// rollback, disable, the playground's invoke, tool calls and the audit log.
+
+import { listFrom, request } from "./http";
+import { parseDisplay, type Display } from "../lesson/display";
+
+export interface ToolSpec {
+  name: string;
+  description: string;
+  /** JSON Schema text of the arguments. */
+  parameters: string;
+}
+
+export interface PluginVersion {
+  version: string;
+  digest: string;
+  status: string;
+  active: boolean;
+  uploadedAt: string;
+  tools: ToolSpec[];
+}
+
+export interface Plugin {
+  name: string;
+  description: string;
+  status: string;
+  activeVersion: string | null;
+  activeDigest: string | null;
+  tools: ToolSpec[];
+  versions: PluginVersion[];
+}
+
+export interface InvokeResult {
+  outcome: string;
+  content: string | null;
+  display: Display | null;
+  error: string | null;
+  durationMs: number | null;
+  fuel: number | null;
+  pluginVersion: string | null;
+}
+
+export interface ToolCall {
+  id: string;
+  at: string;
+  plugin: string;
+  version: string;
+  tool: string;
+  outcome: string;
+  durationMs: number | null;
+  sessionId: string;
+}
+
+export interface AuditEntry {
+  id: string;
+  at: string;
+  actor: string;
+  action: string;
+  target: string;
+  detail: string;
+}
+
+export interface LiveLesson {
+  sessionId: string;
+  learner: string;
+  subtopic: string;
+  startedAt: string;
+  transport: string;
+  state: string;
+}
+
+type Json = Record<string, unknown>;
+const s = (o: Json, ...k: string[]): string => {
+  for (const key of k) {
+    const v = o[key];
+    if (typeof v === "string") return v;
+    if (typeof v === "number") return String(v);
+  }
+  return "";
+};
+const n = (o: Json, ...k: string[]): number | null => {
+  for (const key of k) if (typeof o[key] === "number") return o[key] as number;
+  return null;
+};
+const obj = (v: unknown): Json => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Json) : {});
+
+function toolsFrom(v: unknown): ToolSpec[] {
+  const m = obj(v);
+  const list = Array.isArray(v) ? v : Array.isArray(m.tools) ? m.tools : [];
+  return (list as Json[]).map((t) => ({
+    name: s(t, "name"),
+    description: s(t, "description"),
+    parameters: typeof t.parameters === "string" ? t.parameters : JSON.stringify(t.parameters ?? { type: "object" }),
+  }));
+}
+
+export function versionFromJson(o: Json): PluginVersion {
+  const status = s(o, "status");
+  return {
+    version: s(o, "version"),
+    digest: s(o, "digest", "sha256"),
+    status,
+    active: o.active === true || status === "active",
+    uploadedAt: s(o, "uploaded_at", "created_at"),
+    tools: toolsFrom(o.tools ?? o.manifest),
+  };
+}
+
+export function pluginFromJson(o: Json): Plugin {
+  const versions = Array.isArray(o.versions) ? (o.versions as Json[]).map(versionFromJson) : [];
+  const active = obj(o.active);
+  const activeVersion = s(o, "active_version") || s(active, "version") || versions.find((v) => v.active)?.version || "";
+  const activeDigest = s(o, "active_digest") || s(active, "digest", "sha256") || versions.find((v) => v.active)?.digest || "";
+  let tools = toolsFrom(o.tools ?? o.manifest ?? active.tools);
+  if (tools.length === 0) tools = versions.find((v) => v.active)?.tools ?? [];
+  return {
+    name: s(o, "name"),
+    description: s(o, "description") || s(obj(o.manifest), "description"),
+    status: s(o, "status") || (activeVersion ? "active" : "disabled"),
+    activeVersion: activeVersion || null,
+    activeDigest: activeDigest || null,
+    tools,
+    versions,
+  };
+}
+
+export function invokeResultFromJson(o: Json): InvokeResult {
+  const output = obj(o.output);
+  const err = o.error;
+  const fuel = obj(o.fuel);
+  return {
+    outcome: s(o, "outcome") || (err ? "error" : "ok"),
+    content: s(output, "content") || s(o, "content") || null,
+    display: parseDisplay(output.display ?? o.display),
+    error: typeof err === "string" ? err : s(obj(err), "message") || null,
+    durationMs: n(o, "duration_ms", "elapsed_ms"),
+    fuel: n(o, "fuel_consumed", "fuel_used", "fuel") ?? n(fuel, "consumed", "used"),
+    pluginVersion: s(o, "version", "plugin_version") || null,
+  };
+}
+
+const admin = { admin: true } as const;
+const enc = encodeURIComponent;
+
+export async function listPlugins(): Promise<Plugin[]> {
+  return listFrom<Json>(await request<unknown>("/api/plugins", admin), "plugins").map(pluginFromJson);
+}
+
+export async function listVersions(name: string): Promise<PluginVersion[]> {
+  return listFrom<Json>(await request<unknown>(`/api/plugins/${enc(name)}/versions`, admin), "versions").map(versionFromJson);
+}
+
+/** Upload a component; the server validates it and keeps it by digest. */
+export async function uploadVersion(bytes: ArrayBuffer, activate: boolean): Promise<PluginVersion> {
+  const body = await request<Json>(`/api/plugins${activate ? "?activate=true" : ""}`, {
+    method: "POST",
+    body: bytes,
+    contentType: "application/wasm",
+    ...admin,
+  });
+  return versionFromJson(obj(body.version ?? body));
+}
+
+export async function activateVersion(name: string, digestOrVersion: string): Promise<void> {
+  await request(`/api/plugins/${enc(name)}/activate`, { method: "POST", body: { version: digestOrVersion }, ...admin });
+}
+
+export async function rollback(name: string): Promise<void> {
+  await request(`/api/plugins/${enc(name)}/rollback`, { method: "POST", body: {}, ...admin });
+}
+
+export async function disablePlugin(name: string): Promise<void> {
+  await request(`/api/plugins/${enc(name)}/disable`, { method: "POST", body: {}, ...admin });
+}
+
+export async function invokeTool(name: string, tool: string, args: unknown, subtopicId: string): Promise<InvokeResult> {
+  const body = await request<Json>(`/api/plugins/${enc(name)}/invoke`, {
+    method: "POST",
+    body: { tool, arguments: args, subtopic_id: subtopicId },
+    ...admin,
+  });
+  return invokeResultFromJson(body);
+}
+
+export async function listToolCalls(limit = 25): Promise<ToolCall[]> {
+  const body = await request<unknown>(`/api/tool-invocations?limit=${limit}`, admin);
+  return listFrom<Json>(body, "invocations", "tool_invocations").map((o) => ({
+    id: s(o, "id"),
+    at: s(o, "created_at", "at", "started_at"),
+    plugin: s(o, "plugin", "plugin_name"),
+    version: s(o, "version", "plugin_version", "digest"),
+    tool: s(o, "tool", "tool_name"),
+    outcome: s(o, "outcome"),
+    durationMs: n(o, "duration_ms"),
+    sessionId: s(o, "session_id", "conversation_id"),
+  }));
+}
+
+export async function listAudit(limit = 50): Promise<AuditEntry[]> {
+  const body = await request<unknown>(`/api/audit?limit=${limit}`, admin);
+  return listFrom<Json>(body, "entries", "audit").map((o) => ({
+    id: s(o, "id"),
+    at: s(o, "at", "created_at"),
+    actor: s(o, "actor"),
+    action: s(o, "action"),
+    target: s(o, "target", "plugin"),
+    detail: typeof o.detail === "string" ? o.detail : o.detail ? JSON.stringify(o.detail) : "",
+  }));
+}
+
+export async function listLiveLessons(): Promise<LiveLesson[]> {
+  const body = await request<unknown>("/api/sessions", admin);
+  return listFrom<Json>(body, "sessions").map((o) => ({
+    sessionId: s(o, "session_id", "id"),
+    learner: s(o, "learner_name", "learner_id", "learner"),
+    subtopic: s(o, "subtopic_title", "subtopic_id", "subtopic"),
+    startedAt: s(o, "started_at"),
+    transport: s(o, "transport"),
+    state: s(o, "state", "status"),
+  }));
+}
