@@ -59,22 +59,33 @@ function words(text) {
 }
 
 function contentWords(text) {
-  return new Set(words(text).filter((w) => w.length > 2 && !STOP_WORDS.has(w)));
+  return new Set(words(text).filter((w) => w.length > 2 && !STOP_WORDS.has(w)).map(stem));
+}
+
+/** Words that share their first six letters count as one (denominator/denominators). */
+function stem(word) {
+  return word.toLowerCase().slice(0, 6);
 }
 
 /**
  * The word of a key point worth blanking out: the longest word that is not a
  * stop word (ties go to the earliest), so the learner recalls the term that
- * carries the meaning. Returns null when no word qualifies.
+ * carries the meaning. Words whose stem is in `avoid` (answers of earlier cards)
+ * are passed over while another candidate exists, so a deck does not ask for
+ * the same term again and again. Returns null when no word qualifies.
  */
-export function clozeWord(text) {
+export function clozeWord(text, avoid = new Set()) {
   let best = null;
+  let fallback = null;
   for (const match of text.matchAll(/[\p{L}\p{N}][\p{L}\p{N}'-]*/gu)) {
     const word = match[0];
     if (word.length < 4 || STOP_WORDS.has(word.toLowerCase())) continue;
-    if (best === null || word.length > best.word.length) best = { word, index: match.index };
+    const candidate = { word, index: match.index };
+    if (fallback === null || word.length > fallback.word.length) fallback = candidate;
+    if (avoid.has(stem(word))) continue;
+    if (best === null || word.length > best.word.length) best = candidate;
   }
-  return best;
+  return best ?? fallback;
 }
 
 /** The last number or fraction in a worked solution, e.g. `3/4` or `-2.5`. */
@@ -84,21 +95,28 @@ export function finalAnswer(solution) {
   return numbers[numbers.length - 1].replace(/\s+/g, '');
 }
 
-/** The objective whose words overlap the text most; the first objective on a tie or no overlap. */
+/**
+ * The objective whose words overlap the text most, each shared word weighted by
+ * how rare it is among the objectives (a word every objective uses says
+ * nothing). The first objective wins a tie or when nothing overlaps.
+ */
 function closestObjective(text, objectives) {
   if (objectives.length === 0) return null;
   const mine = contentWords(text);
-  let best = objectives[0];
+  const vocab = objectives.map((o) => contentWords(o.text));
+  const spread = new Map();
+  for (const set of vocab) for (const w of set) spread.set(w, (spread.get(w) ?? 0) + 1);
+  let best = 0;
   let bestScore = 0;
-  for (const objective of objectives) {
+  vocab.forEach((set, i) => {
     let score = 0;
-    for (const w of contentWords(objective.text)) if (mine.has(w)) score++;
-    if (score > bestScore) {
-      best = objective;
+    for (const w of set) if (mine.has(w)) score += 1 / spread.get(w);
+    if (score > bestScore + 1e-9) {
+      best = i;
       bestScore = score;
     }
-  }
-  return best.id;
+  });
+  return objectives[best].id;
 }
 
 function relatedKeyPoints(text, keyPoints, count) {
@@ -128,10 +146,12 @@ export function buildCards(subtopic, kinds = CARD_KINDS) {
   const cards = [];
   const objectives = subtopic.objectives ?? [];
   if (kinds.includes('key_points')) {
+    const asked = new Set();
     for (const point of (subtopic.keyPoints ?? []).slice(0, MAX_CARDS_PER_KIND)) {
       const text = point.trim();
       if (!text) continue;
-      const blank = clozeWord(text);
+      const blank = clozeWord(text, asked);
+      if (blank) asked.add(stem(blank.word));
       const front = blank
         ? `Fill in the blank: ${text.slice(0, blank.index)}_____${text.slice(blank.index + blank.word.length)}`
         : `Recall a key point of "${subtopic.title}" that begins: ${words(text).slice(0, 3).join(' ')}…`;
@@ -222,8 +242,8 @@ export function pickNext(deck, cards) {
 function normalise(text) {
   return text
     .toLowerCase()
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
+    // No String.prototype.normalize here: the component's JS engine is built
+    // without Unicode normalisation data.
     .replace(/[^\p{L}\p{N}/.\s-]/gu, ' ')
     .replace(/\s+/g, ' ')
     .trim();
