@@ -35,10 +35,10 @@ export function DisplayCard({ display, answer = null, onAnswer, headingLevel = 3
                 </li>
               ))}
             </ul>
-          ) : (
+          ) : onAnswer ? (
             <p className="muted">Answer out loud, or type your answer below.</p>
-          )}
-          {answer !== null ? <p className="muted" role="status">You answered: {answer}</p> : display.choices.length > 0 ? <p className="muted">Click a choice or say your answer.</p> : null}
+          ) : null}
+          {answer !== null ? <p className="muted" role="status">You answered: {answer}</p> : display.choices.length > 0 && onAnswer ? <p className="muted">Click a choice or say your answer.</p> : null}
         </section>
       );
     case "example":

@@ -292,24 +292,27 @@ function Console({ signOut }: { signOut: () => void }) {
 
   return (
     <>
-      <div className="page-intro row">
-        <div style={{ flex: 1 }}>
+      <div className="page-head">
+        <div className="page-intro">
           <h1>Operator console</h1>
           <p>Plugins and their versions, live lessons, tool calls and the audit trail.</p>
         </div>
-        <button type="button" className="button secondary small" onClick={() => void refresh()}>
-          Refresh
-        </button>
-        <button type="button" className="button secondary small" onClick={signOut}>
-          Forget token
-        </button>
+        <div className="actions">
+          <button type="button" className="button secondary small" onClick={() => void refresh()}>
+            Refresh
+          </button>
+          <button type="button" className="button secondary small" onClick={signOut}>
+            Forget token
+          </button>
+        </div>
       </div>
       <ErrorNotice error={error} />
       {message ? <Notice kind="ok">{message}</Notice> : null}
       {unavailable.length ? <Notice>This server does not offer: {unavailable.join(", ")}.</Notice> : null}
 
+      {kpis.some((k) => k.value !== "—") ? null : <p className="muted">No metrics yet.</p>}
       <section aria-label="Key metrics" className="kpis">
-        {kpis.map((k) => (
+        {kpis.filter((k) => k.value !== "—").map((k) => (
           <div className="kpi" key={k.name}>
             <div className="value">{k.value}</div>
             <div className="name">{k.name}</div>

@@ -100,6 +100,32 @@ export function LessonRoom({ choice, onFailedStart, onLeave }: Props) {
             </span>
           </div>
           <Visualizer mic={muted ? null : analysers.mic} tutor={analysers.tutor} label={`Voice activity. Tutor: ${STATE_TEXT[view.agentState]}.`} />
+          <div className="stage-controls">
+            <p className="legend" aria-hidden="true">
+              <span className="swatch tutor" /> Tutor <span className="swatch learner" /> You
+            </p>
+            <div className="controls">
+              {live ? (
+                <>
+                  <button type="button" className="button secondary" aria-pressed={muted} onClick={toggleMute} disabled={!transport}>
+                    {muted ? "Unmute microphone" : "Mute microphone"}
+                  </button>
+                  <button type="button" className="button danger" onClick={() => void transport?.end()} disabled={!transport}>
+                    End lesson
+                  </button>
+                </>
+              ) : (
+                <button type="button" className="button" onClick={onLeave}>
+                  Choose another lesson
+                </button>
+              )}
+            </div>
+          </div>
+          {muted && live ? (
+            <p className="muted" role="status" style={{ marginTop: 12, marginBottom: 0 }}>
+              Your microphone is muted. The tutor cannot hear you.
+            </p>
+          ) : null}
           {view.error ? (
             <div style={{ marginTop: 16 }}>
               <Notice kind="error" code={view.error.code}>
@@ -149,29 +175,6 @@ export function LessonRoom({ choice, onFailedStart, onLeave }: Props) {
       </div>
 
       <aside className="stack" aria-label="Lesson tools">
-        <section className="panel" aria-labelledby={`${ids}-controls`}>
-          <h2 id={`${ids}-controls`} className="visually-hidden">
-            Controls
-          </h2>
-          <div className="controls">
-            {live ? (
-              <>
-                <button type="button" className="button secondary" aria-pressed={muted} onClick={toggleMute} disabled={!transport}>
-                  {muted ? "Unmute microphone" : "Mute microphone"}
-                </button>
-                <button type="button" className="button danger" onClick={() => void transport?.end()} disabled={!transport}>
-                  End lesson
-                </button>
-              </>
-            ) : (
-              <button type="button" className="button" onClick={onLeave}>
-                Choose another lesson
-              </button>
-            )}
-          </div>
-          {muted && live ? <p className="muted" style={{ marginTop: 12, marginBottom: 0 }}>Your microphone is muted. The tutor cannot hear you.</p> : null}
-        </section>
-
         <section className="panel" aria-labelledby={`${ids}-cards`}>
           <h2 id={`${ids}-cards`}>From your tutor</h2>
           {view.cards.length === 0 ? <p className="muted">Questions, examples and scores appear here.</p> : null}
@@ -202,9 +205,8 @@ export function LessonRoom({ choice, onFailedStart, onLeave }: Props) {
               const pct = Math.round(p.score * 100);
               return (
                 <li key={p.objectiveId}>
-                  <div className="row">
+                  <div className="progress-row">
                     <span>{p.text}</span>
-                    <span className="spacer" />
                     <span className="muted">{pct}%</span>
                   </div>
                   <div className="meter" role="progressbar" aria-label={p.text} aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct}>
