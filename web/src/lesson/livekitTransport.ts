@@ -12,6 +12,7 @@ import { microphoneProblem } from "../audio/microphone";
 import { ApiError } from "../api/http";
 import { getLiveKitDetails } from "../api/sessions";
 import { parseAgentState, parseServerEvent } from "./protocol";
+import { TYPED_ID_PREFIX } from "./transcript";
 import { LessonStartError, type LessonTransport, type UpdateSink } from "./transport";
 
 export const TRANSCRIPTION_TOPIC = "lk.transcription";
@@ -139,7 +140,7 @@ export class LiveKitTransport implements LessonTransport {
   sendText(text: string): void {
     const trimmed = text.trim();
     if (!trimmed || !this.room) return;
-    this.emit({ type: "transcript", action: { type: "learner_text", id: `typed-${Date.now()}`, text: trimmed, final: true, typed: true } });
+    this.emit({ type: "transcript", action: { type: "learner_text", id: `${TYPED_ID_PREFIX}${Date.now()}`, text: trimmed, final: true, typed: true } });
     void this.room.localParticipant.sendText(trimmed, { topic: CHAT_TOPIC });
   }
 

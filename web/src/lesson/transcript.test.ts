@@ -125,6 +125,27 @@ describe("transcript alignment", () => {
   });
 });
 
+describe("typed input", () => {
+  it("adopts the server's echo of a typed line instead of showing it twice", () => {
+    const t = run([
+      { type: "learner_text", id: "typed-1", text: "Light and water", final: true, typed: true },
+      { type: "tutor_delta", id: "a1", delta: "Right" },
+      { type: "learner_text", id: "item_9", text: "Light and water", final: true },
+    ]);
+    expect(t.map((e) => e.id)).toEqual(["item_9", "a1"]);
+    expect(t[0]!.typed).toBe(true);
+  });
+
+  it("keeps a spoken line that merely repeats typed words later on", () => {
+    const t = run([
+      { type: "learner_text", id: "typed-1", text: "yes", final: true, typed: true },
+      { type: "learner_text", id: "item_1", text: "yes", final: true },
+      { type: "learner_text", id: "item_2", text: "yes", final: true },
+    ]);
+    expect(t.map((e) => e.id)).toEqual(["item_1", "item_2"]);
+  });
+});
+
 describe("wordBoundaryBefore", () => {
   it("never splits a word", () => {
     expect(wordBoundaryBefore("one two three", 5)).toBe(3);

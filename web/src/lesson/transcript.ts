@@ -80,13 +80,24 @@ export function transcriptReducer(state: Transcript, action: TranscriptAction): 
   switch (action.type) {
     case "reset":
       return [];
-    case "learner_text":
+    case "learner_text": {
+      // The server may echo typed text back as a transcript item: adopt its id
+      // rather than showing the line twice.
+      if (!action.typed && !state.some((e) => e.id === action.id)) {
+        const echo = findTypedEcho(state, action.text);
+        if (echo !== -1) {
+          const next = state.slice();
+          next[echo] = { ...state[echo]!, id: action.id, final: action.final };
+          return next;
+        }
+      }
       return upsert(state, action.id, "learner", (e) => ({
         ...e,
         text: action.text,
         final: action.final,
         typed: action.typed ?? e.typed,
       }));
+    }
     case "tutor_delta":
       return upsert(state, action.id, "tutor", (e) =>
         e.interrupted ? e : { ...e, text: e.text + action.delta },
@@ -128,6 +139,21 @@ export function transcriptReducer(state: Transcript, action: TranscriptAction): 
       });
   }
 }
+
+/** How far back a server echo of typed text is looked for. */
+const TYPED_ECHO_WINDOW_ENTRIES = 4;
+
+function findTypedEcho(state: Transcript, text: string): number {
+  const wanted = text.trim();
+  for (let i = state.length - 1; i >= Math.max(0, state.length - TYPED_ECHO_WINDOW_ENTRIES); i--) {
+    const e = state[i]!;
+    if (e.speaker === "learner" && e.typed && e.id.startsWith(TYPED_ID_PREFIX) && e.text.trim() === wanted) return i;
+  }
+  return -1;
+}
+
+/** Local ids of typed lines until the server names them. */
+export const TYPED_ID_PREFIX = "typed-";
 
 /** The end of the last whole word at or before `index` (never splits a word). */
 export function wordBoundaryBefore(text: string, index: number): number {

@@ -8,6 +8,7 @@ import { bytesToPcm16, samplesToMs } from "../audio/pcm";
 import { ApiError } from "../api/http";
 import { startWsSession } from "../api/sessions";
 import { encodeClientEvent, parseServerEvent, type ClientEvent, type LessonEvent } from "./protocol";
+import { TYPED_ID_PREFIX } from "./transcript";
 import { LessonStartError, type LessonTransport, type UpdateSink } from "./transport";
 
 /** Playout positions go to the server at most this often while the tutor speaks. */
@@ -185,7 +186,7 @@ export class WsTransport implements LessonTransport {
     if (!trimmed) return;
     // Shown at once; the server's transcript of it (if it echoes one) has its own id.
     this.localTextCounter += 1;
-    this.emit({ type: "transcript", action: { type: "learner_text", id: `typed-${this.localTextCounter}`, text: trimmed, final: true, typed: true } });
+    this.emit({ type: "transcript", action: { type: "learner_text", id: `${TYPED_ID_PREFIX}${this.localTextCounter}`, text: trimmed, final: true, typed: true } });
     this.send({ kind: "text", text: trimmed });
   }
 
