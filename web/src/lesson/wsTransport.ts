@@ -24,6 +24,8 @@ export class WsTransport implements LessonTransport {
   private muted = false;
   private ended = false;
   private localTextCounter = 0;
+  /** Until the server reports the tutor's state itself, it is inferred from the audio and transcripts. */
+  private serverReportsState = false;
 
   constructor(
     private readonly subtopicId: string,
@@ -67,7 +69,7 @@ export class WsTransport implements LessonTransport {
           this.send({ kind: "playout", itemId, playedMs });
         }
       },
-      onIdle: () => undefined,
+      onIdle: () => this.inferState("listening"),
     });
     await this.connect(session.url);
   }
@@ -112,7 +114,12 @@ export class WsTransport implements LessonTransport {
     });
   }
 
+  private inferState(state: "listening" | "thinking" | "speaking"): void {
+    if (!this.serverReportsState && !this.ended) this.emit({ type: "state", state });
+  }
+
   private handleAudio(bytes: ArrayBuffer): void {
+    this.inferState("speaking");
     const samples = bytesToPcm16(bytes);
     this.emit({ type: "transcript", action: { type: "tutor_audio", id: this.audioItem, ms: samplesToMs(samples.length) } });
     this.engine?.play(this.audioItem, samples);
@@ -125,9 +132,11 @@ export class WsTransport implements LessonTransport {
         this.emit({ type: "state", state: "listening" });
         break;
       case "state":
+        this.serverReportsState = true;
         this.emit({ type: "state", state: event.state });
         break;
       case "learner_transcript":
+        if (event.final) this.inferState("thinking");
         this.emit({ type: "transcript", action: { type: "learner_text", id: event.itemId, text: event.text, final: event.final } });
         break;
       case "tutor_delta":
