@@ -188,3 +188,21 @@ export function recordPageProblems(page) {
   page.on("requestfailed", (r) => problems.push(`requestfailed: ${r.url()} ${r.failure()?.errorText}`));
   return problems;
 }
+
+const AXE_SOURCE = await import("node:fs").then((fs) => fs.readFileSync(new URL("../node_modules/axe-core/axe.min.js", import.meta.url), "utf8"));
+
+/**
+ * Accessibility check of the page as it is now (axe-core, WCAG 2 A/AA rules).
+ * Returns the serious and critical violations, one line each.
+ */
+export async function accessibilityProblems(page) {
+  await page.addScriptTag({ content: AXE_SOURCE });
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
+    return r.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
+  });
+  return result;
+}

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { launchBrowser, learnerWav, recordPageProblems, screenshot, startLectern } from "./harness.mjs";
+import { accessibilityProblems, launchBrowser, learnerWav, recordPageProblems, screenshot, startLectern } from "./harness.mjs";
 
 let lectern;
 let browser;
@@ -33,6 +33,7 @@ test("learner lesson: speak, transcript of both sides, tool card, click an answe
   try {
     await chooseFirstLesson(page, "Ada");
     await screenshot(page, "learner-setup", { doc: "learner-setup-desktop" });
+    assert.deepEqual(await accessibilityProblems(page), []);
     await page.getByRole("button", { name: "Start the lesson" }).click();
 
     const state = page.getByTestId("agent-state");
@@ -49,6 +50,7 @@ test("learner lesson: speak, transcript of both sides, tool card, click an answe
     const cards = page.getByTestId("cards");
     await cards.locator(".card").first().waitFor({ timeout: 30_000 });
     await screenshot(page, "learner-lesson", { doc: "learner-desktop" });
+    assert.deepEqual(await accessibilityProblems(page), []);
 
     // Answer a question by clicking when the card offers choices, else by typing.
     const choice = cards.locator("button.choice").first();
@@ -94,6 +96,7 @@ test("learner view at phone width", async () => {
     const overflowLive = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert.ok(overflowLive <= 0, `lesson scrolls sideways by ${overflowLive}px at 390px`);
     await screenshot(page, "learner-phone", { doc: "learner-phone" });
+    assert.deepEqual(await accessibilityProblems(page), []);
     await page.getByRole("button", { name: "End lesson" }).click();
   } finally {
     await context.close();

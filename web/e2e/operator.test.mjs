@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { ADMIN_TOKEN, launchBrowser, recordPageProblems, ROOT, screenshot, signIn, startLectern } from "./harness.mjs";
+import { accessibilityProblems, ADMIN_TOKEN, launchBrowser, recordPageProblems, ROOT, screenshot, signIn, startLectern } from "./harness.mjs";
 
 let lectern;
 let browser;
@@ -101,6 +101,7 @@ test("operator uploads a plugin version by drag and drop and rolls it back", asy
     await row.getByRole("button", { name: "Versions" }).click();
     await row.locator("table tbody tr").nth(1).waitFor();
     await screenshot(page, "console-uploaded", { doc: "console" });
+    assert.deepEqual(await accessibilityProblems(page), []);
 
     await row.getByRole("button", { name: "Roll back" }).click();
     await page.getByRole("status").filter({ hasText: "rolled back" }).waitFor({ timeout: 15_000 });

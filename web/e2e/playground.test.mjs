@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { launchBrowser, recordPageProblems, screenshot, signIn, startLectern } from "./harness.mjs";
+import { accessibilityProblems, launchBrowser, recordPageProblems, screenshot, signIn, startLectern } from "./harness.mjs";
 
 let lectern;
 let browser;
@@ -54,6 +54,7 @@ test("author invokes a tool in the playground", async () => {
     assert.equal(outcome, "ok", `outcome was ${outcome}: ${await result.innerText()}`);
     assert.match(await result.innerText(), /\d+(\.\d+)? ms/);
     await screenshot(page, "playground", { doc: "playground" });
+    assert.deepEqual(await accessibilityProblems(page), []);
   } catch (e) {
     await screenshot(page, "playground-failure").catch(() => undefined);
     console.error(problems.join("\n"));

@@ -121,7 +121,7 @@ function PluginRow({ plugin, onChanged, onError }: { plugin: Plugin; onChanged: 
         </span>
       </div>
       {open ? (
-        <div className="table-scroll" id={`${id}-versions`} style={{ marginTop: 12 }}>
+        <div className="table-scroll" id={`${id}-versions`} style={{ marginTop: 12 }} tabIndex={0} role="region" aria-label={`Versions of ${plugin.name}`}>
           <table className="data">
             <caption className="visually-hidden">Versions of {plugin.name}</caption>
             <thead>
@@ -349,7 +349,7 @@ function Console({ signOut }: { signOut: () => void }) {
 
       <section className="panel" style={{ marginTop: 24 }} aria-labelledby={`${ids}-calls`}>
         <h2 id={`${ids}-calls`}>Recent tool calls</h2>
-        <div className="table-scroll">
+        <div className="table-scroll" tabIndex={0} role="region" aria-labelledby={`${ids}-calls`}>
           <table className="data">
             <thead>
               <tr>
@@ -388,7 +388,7 @@ function Console({ signOut }: { signOut: () => void }) {
 
       <section className="panel" style={{ marginTop: 24 }} aria-labelledby={`${ids}-audit`}>
         <h2 id={`${ids}-audit`}>Audit log</h2>
-        <div className="table-scroll">
+        <div className="table-scroll" tabIndex={0} role="region" aria-labelledby={`${ids}-audit`}>
           <table className="data" data-testid="audit">
             <thead>
               <tr>

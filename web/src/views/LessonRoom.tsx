@@ -31,7 +31,7 @@ export function LessonRoom({ choice, onFailedStart, onLeave }: Props) {
   const [analysers, setAnalysers] = useState<{ mic: AnalyserNode | null; tutor: AnalyserNode | null }>({ mic: null, tutor: null });
   const [muted, setMuted] = useState(false);
   const [draft, setDraft] = useState("");
-  const transcriptEnd = useRef<HTMLLIElement>(null);
+  const transcriptEnd = useRef<HTMLDivElement>(null);
   const ids = useId();
 
   useEffect(() => {
@@ -142,19 +142,19 @@ export function LessonRoom({ choice, onFailedStart, onLeave }: Props) {
 
         <section className="panel" aria-labelledby={`${ids}-transcript`}>
           <h2 id={`${ids}-transcript`}>Conversation</h2>
-          <ol className="transcript" role="log" aria-live="polite" aria-relevant="additions text" data-testid="transcript">
+          <div className="transcript" role="log" aria-live="polite" aria-relevant="additions text" aria-labelledby={`${ids}-transcript`} data-testid="transcript">
             {visibleTurns.length === 0 ? (
-              <li className="empty">{live ? "Say hello when the tutor is listening." : "Nothing was said."}</li>
+              <p className="empty">{live ? "Say hello when the tutor is listening." : "Nothing was said."}</p>
             ) : null}
             {visibleTurns.map((e) => (
-              <li key={e.id} className={`turn ${e.speaker}${e.final ? "" : " pending"}`} data-speaker={e.speaker}>
+              <div key={e.id} className={`turn ${e.speaker}${e.final ? "" : " pending"}`} data-speaker={e.speaker}>
                 <span className="who">{e.speaker === "tutor" ? "Tutor" : e.typed ? "You (typed)" : "You"}</span>
                 {visibleText(e)}
                 {e.interrupted ? <span className="cut"> — interrupted</span> : null}
-              </li>
+              </div>
             ))}
-            <li ref={transcriptEnd} aria-hidden="true" style={{ listStyle: "none" }} />
-          </ol>
+            <div ref={transcriptEnd} aria-hidden="true" />
+          </div>
           <form className="composer" onSubmit={send}>
             <label htmlFor={`${ids}-draft`} className="visually-hidden">
               Type a message to the tutor
