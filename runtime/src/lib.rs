@@ -7,3 +7,5 @@
 #![deny(missing_docs)]
 
 pub mod lesson;
+pub mod store;
+pub mod curriculum;
