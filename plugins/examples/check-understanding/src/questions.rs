@@ -1,0 +1,248 @@
+//! Questions built from the subtopic: one per objective and one per key
+//! point, each with the statements a full answer would cover.
+
+use lectern_tool::Subtopic;
+use lectern_tool::text::{Normalizer, stable_hash, words};
+
+/// Words of a key point's subject phrase at most ("carbon dioxide").
+const MAX_SUBJECT_WORDS: usize = 3;
+/// Concepts an objective must add beyond its question to be an answer of its own.
+const MIN_OWN_ANSWER_CONCEPTS: usize = 2;
+
+/// One question the tool can ask.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Question {
+    /// Stable id: `objective:<objective id>` or `key-point:<index>`.
+    pub id: String,
+    /// The question as the learner hears or reads it.
+    pub prompt: String,
+    /// The objective an answer is evidence for.
+    pub objective_id: Option<String>,
+    /// Statements from the lesson, each a full answer on its own; an answer
+    /// is graded against the one it covers best.
+    pub answers: Vec<String>,
+}
+
+/// Every question the subtopic supports. `times_asked(id)` says how often
+/// a question was asked already in this session, which picks its wording so
+/// a question coming round again is phrased differently.
+pub fn all_questions(
+    lesson: &Subtopic,
+    normalizer: &Normalizer,
+    times_asked: impl Fn(&str) -> usize,
+) -> Vec<Question> {
+    let mut questions = Vec::new();
+    for objective in &lesson.objectives {
+        let id = format!("objective:{}", objective.id);
+        let asked_part = objective
+            .text
+            .split([':', '('])
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .trim_end_matches('.');
+        if asked_part.is_empty() {
+            continue;
+        }
+        let prompt = objective_prompt(asked_part, variant(&id, times_asked(&id)));
+        let prompt_concepts = normalizer.concepts(&prompt);
+        let own_concepts = normalizer.concepts(&objective.text);
+        let mut answers = Vec::new();
+        if own_concepts.difference(&prompt_concepts).count() >= MIN_OWN_ANSWER_CONCEPTS {
+            answers.push(objective.text.clone());
+        }
+        answers.extend(related_key_points(lesson, normalizer, &objective.text));
+        if answers.is_empty() {
+            answers.push(objective.text.clone());
+        }
+        questions.push(Question {
+            id,
+            prompt,
+            objective_id: Some(objective.id.clone()),
+            answers,
+        });
+    }
+    for (index, point) in lesson.key_points.iter().enumerate() {
+        let id = format!("key-point:{index}");
+        let Some(subject) = subject_phrase(point, normalizer) else {
+            continue;
+        };
+        let prompt = key_point_prompt(&subject, variant(&id, times_asked(&id)));
+        questions.push(Question {
+            id,
+            prompt,
+            objective_id: lesson
+                .objective_for(point, normalizer)
+                .map(|o| o.id.clone()),
+            answers: vec![point.clone()],
+        });
+    }
+    questions
+}
+
+/// Which wording to use: the first time a fixed one per question (so two
+/// questions in a row rarely share a shape), then the next one each time.
+fn variant(id: &str, times_asked: usize) -> usize {
+    (stable_hash(id) as usize).wrapping_add(times_asked)
+}
+
+fn objective_prompt(objective: &str, variant: usize) -> String {
+    let mut chars = objective.chars();
+    let lowered = match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect::<String>(),
+        None => String::new(),
+    };
+    match variant % 3 {
+        0 => format!("Could you {lowered}?"),
+        1 => format!("In your own words: {lowered}."),
+        _ => format!("Let's check one thing: how would you {lowered}?"),
+    }
+}
+
+fn key_point_prompt(subject: &str, variant: usize) -> String {
+    match variant % 3 {
+        0 => format!("What do you remember about {subject}?"),
+        1 => format!("What can you tell me about {subject} in this lesson?"),
+        _ => format!("How would you explain the role of {subject}?"),
+    }
+}
+
+/// The phrase a key point is about: its first run of concept words, ended
+/// before what looks like its verb ("Carbon dioxide enters …" gives
+/// "carbon dioxide"). Outside English only the first concept word is used.
+fn subject_phrase(point: &str, normalizer: &Normalizer) -> Option<String> {
+    let all = words(point);
+    let start = all
+        .iter()
+        .position(|word| normalizer.is_concept_word(word))?;
+    let english = normalizer.is_english();
+    let mut subject = vec![all[start].clone()];
+    for word in &all[start + 1..] {
+        let looks_like_verb = word.ends_with('s')
+            && !word.ends_with("ss")
+            && !word.ends_with("is")
+            && !word.ends_with("us");
+        if !english
+            || subject.len() == MAX_SUBJECT_WORDS
+            || !normalizer.is_concept_word(word)
+            || looks_like_verb
+        {
+            break;
+        }
+        subject.push(word.clone());
+    }
+    Some(subject.join(" "))
+}
+
+/// Key points sharing a concept with `text`, besides the words of the
+/// subtopic's title (which every key point tends to share), best first.
+fn related_key_points(lesson: &Subtopic, normalizer: &Normalizer, text: &str) -> Vec<String> {
+    let title = normalizer.concepts(&lesson.title);
+    let wanted: Vec<String> = normalizer
+        .concepts(text)
+        .into_iter()
+        .filter(|concept| !title.contains(concept))
+        .collect();
+    let mut related: Vec<(usize, usize, &String)> = lesson
+        .key_points
+        .iter()
+        .enumerate()
+        .map(|(index, point)| {
+            let concepts = normalizer.concepts(point);
+            let shared = wanted.iter().filter(|c| concepts.contains(*c)).count();
+            (shared, index, point)
+        })
+        .filter(|(shared, _, _)| *shared > 0)
+        .collect();
+    related.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    related
+        .into_iter()
+        .map(|(_, _, point)| point.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lectern_tool::testing::sample_subtopic;
+
+    #[test]
+    fn objectives_and_key_points_each_give_a_question() {
+        let lesson = sample_subtopic();
+        let en = Normalizer::for_locale("en");
+        let questions = all_questions(&lesson, &en, |_| 0);
+        assert_eq!(
+            questions.len(),
+            lesson.objectives.len() + lesson.key_points.len()
+        );
+        let chlorophyll = questions
+            .iter()
+            .find(|q| q.id == "objective:chlorophyll")
+            .unwrap();
+        assert!(
+            chlorophyll
+                .prompt
+                .contains("why chlorophyll makes leaves look green")
+        );
+        assert_eq!(
+            chlorophyll.answers,
+            vec!["Chlorophyll absorbs red and blue light and reflects green light.".to_owned()]
+        );
+    }
+
+    #[test]
+    fn the_answer_after_a_colon_stays_out_of_the_question() {
+        let lesson = sample_subtopic();
+        let en = Normalizer::for_locale("en");
+        let questions = all_questions(&lesson, &en, |_| 0);
+        let inputs = questions
+            .iter()
+            .find(|q| q.id == "objective:inputs-outputs")
+            .unwrap();
+        assert!(!inputs.prompt.contains("glucose"), "{}", inputs.prompt);
+        assert!(inputs.answers[0].contains("glucose"));
+    }
+
+    #[test]
+    fn subjects_stop_before_the_verb() {
+        let en = Normalizer::for_locale("en");
+        assert_eq!(
+            subject_phrase("Carbon dioxide enters the leaf through stomata.", &en).unwrap(),
+            "carbon dioxide"
+        );
+        assert_eq!(
+            subject_phrase("Photosynthesis takes place in chloroplasts.", &en).unwrap(),
+            "photosynthesis"
+        );
+        assert_eq!(subject_phrase("The and of.", &en), None);
+    }
+
+    #[test]
+    fn key_points_link_to_the_closest_objective() {
+        let lesson = sample_subtopic();
+        let en = Normalizer::for_locale("en");
+        let questions = all_questions(&lesson, &en, |_| 0);
+        let objective_of = |id: &str| {
+            questions
+                .iter()
+                .find(|q| q.id == id)
+                .unwrap()
+                .objective_id
+                .clone()
+        };
+        assert_eq!(objective_of("key-point:1").as_deref(), Some("chlorophyll"));
+        assert_eq!(objective_of("key-point:4").as_deref(), Some("glucose-use"));
+    }
+
+    #[test]
+    fn asking_again_changes_the_wording() {
+        let lesson = sample_subtopic();
+        let en = Normalizer::for_locale("en");
+        let first = all_questions(&lesson, &en, |_| 0);
+        let again = all_questions(&lesson, &en, |_| 1);
+        for (a, b) in first.iter().zip(&again) {
+            assert_eq!(a.id, b.id);
+            assert_ne!(a.prompt, b.prompt);
+        }
+    }
+}

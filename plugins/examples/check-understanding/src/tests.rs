@@ -1,0 +1,200 @@
+//! The plugin driven through the SDK's fake host, call by call.
+
+use lectern_tool::testing::{FakeEnv, check_manifest, sample_subtopic};
+use lectern_tool::{Display, Subtopic, TeachingTool, ToolError, ToolOutput};
+use serde_json::json;
+
+use super::CheckUnderstanding;
+
+fn question_of(output: &ToolOutput) -> (String, Option<String>) {
+    match &output.display {
+        Some(Display::Question(card)) => (card.prompt.clone(), card.objective_id.clone()),
+        other => panic!("expected a question card, got {other:?}"),
+    }
+}
+
+fn question_id(output: &ToolOutput) -> String {
+    let start = output.content.find("question_id \"").unwrap() + "question_id \"".len();
+    let rest = &output.content[start..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+#[test]
+fn manifest_is_valid() {
+    check_manifest(&CheckUnderstanding::manifest()).unwrap();
+}
+
+#[test]
+fn questions_do_not_repeat_until_all_were_asked() {
+    let lesson = sample_subtopic();
+    let total = lesson.objectives.len() + lesson.key_points.len();
+    let mut env = FakeEnv::new(lesson);
+    let mut prompts = Vec::new();
+    for _ in 0..total {
+        let output = env
+            .invoke::<CheckUnderstanding>("check_understanding", json!({}))
+            .unwrap();
+        prompts.push(question_of(&output).0);
+    }
+    let mut distinct = prompts.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), total, "{prompts:#?}");
+
+    // The next round asks again, in other words.
+    let again = env
+        .invoke::<CheckUnderstanding>("check_understanding", json!({}))
+        .unwrap();
+    assert!(!prompts.contains(&question_of(&again).0));
+    assert_eq!(
+        env.state_json("asked").unwrap().as_array().unwrap().len(),
+        total + 1
+    );
+}
+
+#[test]
+fn the_first_question_targets_objectives_not_yet_mastered() {
+    let mut env = FakeEnv::new(sample_subtopic())
+        .with_mastery("inputs-outputs", 1.0, 4)
+        .with_mastery("chlorophyll", 0.9, 3)
+        .with_mastery("glucose-use", 0.1, 2);
+    let output = env
+        .invoke::<CheckUnderstanding>("check_understanding", json!({}))
+        .unwrap();
+    assert_eq!(question_of(&output).1.as_deref(), Some("glucose-use"));
+}
+
+#[test]
+fn focus_narrows_the_question() {
+    let mut env = FakeEnv::new(sample_subtopic());
+    let output = env
+        .invoke::<CheckUnderstanding>("check_understanding", json!({"focus": "stomata"}))
+        .unwrap();
+    let (prompt, _) = question_of(&output);
+    assert!(prompt.contains("carbon dioxide"), "{prompt}");
+
+    let unmatched = env
+        .invoke::<CheckUnderstanding>("check_understanding", json!({"focus": "volcanoes"}))
+        .unwrap();
+    assert!(
+        unmatched
+            .content
+            .contains("Nothing in this subtopic matches \"volcanoes\"")
+    );
+}
+
+#[test]
+fn grading_records_progress_and_names_what_was_missed() {
+    let mut env = FakeEnv::new(sample_subtopic());
+    let asked = env
+        .invoke::<CheckUnderstanding>("check_understanding", json!({"focus": "green leaves"}))
+        .unwrap();
+    let id = question_id(&asked);
+    assert_eq!(id, "objective:chlorophyll");
+
+    let partial = env
+        .invoke::<CheckUnderstanding>(
+            "grade_answer",
+            json!({"question_id": id, "answer": "It reflects the green light"}),
+        )
+        .unwrap();
+    assert!(
+        partial.content.contains("partly right"),
+        "{}",
+        partial.content
+    );
+    assert!(
+        partial.content.contains("Missed: absorbs, red, blue"),
+        "{}",
+        partial.content
+    );
+    let Some(Display::Score(card)) = &partial.display else {
+        panic!("expected a score card");
+    };
+    assert_eq!((card.correct, card.total), (2, 5));
+    assert!(card.feedback.contains("**absorbs**"));
+
+    let full = env
+        .invoke::<CheckUnderstanding>(
+            "grade_answer",
+            json!({"question_id": id,
+                   "answer": "Chlorophyll absorbs red and blue light but reflects green"}),
+        )
+        .unwrap();
+    assert!(
+        full.content.contains("is right (attempt 2"),
+        "{}",
+        full.content
+    );
+
+    let evidence = env.evidence();
+    assert_eq!(evidence.len(), 2);
+    assert_eq!(evidence[0].objective_id, "chlorophyll");
+    assert!((evidence[0].score - 0.4).abs() < 1e-6);
+    assert!((evidence[1].score - 1.0).abs() < 1e-6);
+    assert!(
+        full.content
+            .contains("Mastery of \"chlorophyll\" is now 0.70 over 2")
+    );
+}
+
+#[test]
+fn different_lessons_give_different_questions() {
+    let mut other: Subtopic = sample_subtopic();
+    other.title = "Fractions".into();
+    other.objectives.truncate(0);
+    other.key_points = vec!["A denominator counts the equal parts of a whole.".into()];
+    let mut env = FakeEnv::new(other);
+    let output = env
+        .invoke::<CheckUnderstanding>("check_understanding", json!({}))
+        .unwrap();
+    let prompt = question_of(&output).0;
+    assert!(prompt.contains("denominator"), "{prompt}");
+    let graded = env
+        .invoke::<CheckUnderstanding>(
+            "grade_answer",
+            json!({"question_id": "key-point:0", "answer": "it counts equal parts of the whole"}),
+        )
+        .unwrap();
+    assert!(graded.content.contains("is right"), "{}", graded.content);
+    // No objective to credit: nothing recorded.
+    assert!(env.evidence().is_empty());
+}
+
+#[test]
+fn bad_answers_and_ids_are_refused_and_change_nothing() {
+    let mut env = FakeEnv::new(sample_subtopic());
+    let error = env
+        .invoke::<CheckUnderstanding>(
+            "grade_answer",
+            json!({"question_id": "objective:nope", "answer": "x"}),
+        )
+        .unwrap_err();
+    assert!(matches!(error, ToolError::InvalidArguments(m) if m.contains("objective:nope")));
+    let error = env
+        .invoke::<CheckUnderstanding>(
+            "grade_answer",
+            json!({"question_id": "objective:chlorophyll", "answer": "   "}),
+        )
+        .unwrap_err();
+    assert!(matches!(error, ToolError::InvalidArguments(_)));
+    // Schema violations never reach the tool.
+    let error = env
+        .invoke::<CheckUnderstanding>("grade_answer", json!({"answer": "x", "extra": 1}))
+        .unwrap_err();
+    assert!(matches!(error, ToolError::InvalidArguments(_)));
+    assert!(env.state().is_empty());
+    assert!(env.evidence().is_empty());
+}
+
+#[test]
+fn an_empty_subtopic_is_a_clear_failure() {
+    let mut empty = sample_subtopic();
+    empty.objectives.clear();
+    empty.key_points.clear();
+    let mut env = FakeEnv::new(empty);
+    let error = env
+        .invoke::<CheckUnderstanding>("check_understanding", json!({}))
+        .unwrap_err();
+    assert!(matches!(error, ToolError::Failed(m) if m.contains("no objectives or key points")));
+}

@@ -1,0 +1,274 @@
+//! Small text helpers for tools that compare what a learner said with what
+//! the lesson says: words, stop words, stemming by the lesson's locale, and
+//! a stable hash for varying choices without a random source.
+
+use std::collections::BTreeSet;
+
+use rust_stemmers::{Algorithm, Stemmer};
+
+/// Common English words that carry no concept of their own.
+const ENGLISH_STOP_WORDS: &[&str] = &[
+    "a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any",
+    "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both",
+    "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "either",
+    "else", "etc", "even", "ever", "every", "few", "for", "from", "further", "get", "gets", "got",
+    "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "however",
+    "i", "if", "in", "into", "is", "it", "its", "itself", "just", "let", "like", "may", "me",
+    "might", "more", "most", "much", "must", "my", "no", "nor", "not", "now", "of", "off", "on",
+    "once", "one", "only", "or", "other", "our", "ours", "out", "over", "own", "same", "shall",
+    "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them",
+    "then", "there", "these", "they", "thing", "things", "this", "those", "through", "thus", "to",
+    "too", "under", "until", "up", "upon", "us", "use", "used", "uses", "using", "very", "was",
+    "we", "well", "were", "what", "when", "where", "whether", "which", "while", "who", "whom",
+    "whose", "why", "will", "with", "within", "without", "would", "yes", "yet", "you", "your",
+    "yours",
+];
+
+/// Words shorter than this are ignored in languages without a stop-word list.
+const MIN_CONCEPT_CHARS: usize = 3;
+
+/// The words of `text`, lowercased, split on anything that is not a letter
+/// or a digit.
+pub fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Whether `word` (lowercase) is an English stop word.
+pub fn is_english_stop_word(word: &str) -> bool {
+    ENGLISH_STOP_WORDS.binary_search(&word).is_ok()
+}
+
+/// Turns text into comparable concept terms for one language: words without
+/// stop words, reduced to their stem ("photosynthesising" and
+/// "photosynthesis" meet), so answers can be compared with the lesson
+/// whatever the inflection.
+pub struct Normalizer {
+    stemmer: Option<Stemmer>,
+    english: bool,
+}
+
+impl Normalizer {
+    /// A normalizer for a BCP 47 locale such as `en-US` or `fr`; languages
+    /// without a stemmer keep whole words.
+    pub fn for_locale(locale: &str) -> Self {
+        let language = locale
+            .split(['-', '_'])
+            .next()
+            .unwrap_or_default()
+            .to_lowercase();
+        let algorithm = match language.as_str() {
+            "" | "en" => Some(Algorithm::English),
+            "ar" => Some(Algorithm::Arabic),
+            "da" => Some(Algorithm::Danish),
+            "de" => Some(Algorithm::German),
+            "el" => Some(Algorithm::Greek),
+            "es" => Some(Algorithm::Spanish),
+            "fi" => Some(Algorithm::Finnish),
+            "fr" => Some(Algorithm::French),
+            "hu" => Some(Algorithm::Hungarian),
+            "it" => Some(Algorithm::Italian),
+            "nb" | "nn" | "no" => Some(Algorithm::Norwegian),
+            "nl" => Some(Algorithm::Dutch),
+            "pt" => Some(Algorithm::Portuguese),
+            "ro" => Some(Algorithm::Romanian),
+            "ru" => Some(Algorithm::Russian),
+            "sv" => Some(Algorithm::Swedish),
+            "ta" => Some(Algorithm::Tamil),
+            "tr" => Some(Algorithm::Turkish),
+            _ => None,
+        };
+        Normalizer {
+            stemmer: algorithm.map(Stemmer::create),
+            english: matches!(language.as_str(), "" | "en"),
+        }
+    }
+
+    /// Whether the locale is English (the only language with a stop-word
+    /// list, and the language of the SDK's own phrasing helpers).
+    pub fn is_english(&self) -> bool {
+        self.english
+    }
+
+    /// Whether `word` (lowercase) carries a concept: not a stop word (in
+    /// English) and not a tiny word (elsewhere). Numbers always count.
+    pub fn is_concept_word(&self, word: &str) -> bool {
+        if word.chars().all(|c| c.is_ascii_digit()) {
+            return true;
+        }
+        if self.english {
+            !is_english_stop_word(word) && word.chars().count() > 1
+        } else {
+            word.chars().count() >= MIN_CONCEPT_CHARS
+        }
+    }
+
+    /// The stem of one lowercase word.
+    pub fn stem(&self, word: &str) -> String {
+        match &self.stemmer {
+            Some(stemmer) => stemmer.stem(word).into_owned(),
+            None => word.to_owned(),
+        }
+    }
+
+    /// The concept terms of `text`, in order, repeats kept.
+    pub fn terms(&self, text: &str) -> Vec<String> {
+        words(text)
+            .into_iter()
+            .filter(|word| self.is_concept_word(word))
+            .map(|word| self.stem(&word))
+            .collect()
+    }
+
+    /// The distinct concept terms of `text`.
+    pub fn concepts(&self, text: &str) -> BTreeSet<String> {
+        self.terms(text).into_iter().collect()
+    }
+
+    /// The concept words of `text` as written (not stemmed), each once, in
+    /// order: what to name to a learner when saying what was missed.
+    pub fn concept_words(&self, text: &str) -> Vec<String> {
+        let mut seen = BTreeSet::new();
+        words(text)
+            .into_iter()
+            .filter(|word| self.is_concept_word(word))
+            .filter(|word| seen.insert(self.stem(word)))
+            .collect()
+    }
+}
+
+/// How much of `expected` (concept terms) appears in `given`: the terms
+/// found, the terms missing, and the share found (0.0 when nothing was
+/// expected).
+pub fn coverage(expected: &BTreeSet<String>, given: &BTreeSet<String>) -> Coverage {
+    let (found, missing): (Vec<String>, Vec<String>) = expected
+        .iter()
+        .cloned()
+        .partition(|term| given.contains(term));
+    let share = if expected.is_empty() {
+        0.0
+    } else {
+        found.len() as f32 / expected.len() as f32
+    };
+    Coverage {
+        found,
+        missing,
+        share,
+    }
+}
+
+/// The result of [`coverage`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Coverage {
+    /// Expected terms present in the answer.
+    pub found: Vec<String>,
+    /// Expected terms absent from the answer.
+    pub missing: Vec<String>,
+    /// `found / expected`, from 0.0 to 1.0.
+    pub share: f32,
+}
+
+/// A stable 64-bit hash (FNV-1a) of `text`: the same on every run and every
+/// platform, for choosing "at random" deterministically from the session
+/// id, a counter and so on.
+pub fn stable_hash(text: &str) -> u64 {
+    const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    text.bytes().fold(OFFSET_BASIS, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(PRIME)
+    })
+}
+
+/// The first sentence of `text` (up to and including the first `.`, `!` or
+/// `?` followed by a space or the end), trimmed.
+pub fn first_sentence(text: &str) -> &str {
+    let text = text.trim();
+    let mut chars = text.char_indices().peekable();
+    while let Some((index, c)) = chars.next() {
+        if matches!(c, '.' | '!' | '?') {
+            match chars.peek() {
+                None => return text,
+                Some((_, next)) if next.is_whitespace() => return &text[..index + c.len_utf8()],
+                Some(_) => {}
+            }
+        }
+    }
+    text
+}
+
+/// `text` cut to at most `max_words` words, with `…` when cut.
+pub fn truncate_words(text: &str, max_words: usize) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.len() <= max_words {
+        words.join(" ")
+    } else {
+        format!("{}…", words[..max_words].join(" "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stop_words_are_sorted_for_binary_search() {
+        let mut sorted = ENGLISH_STOP_WORDS.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(sorted, ENGLISH_STOP_WORDS);
+    }
+
+    #[test]
+    fn inflections_meet_in_one_stem() {
+        let en = Normalizer::for_locale("en-GB");
+        assert_eq!(
+            en.concepts("Plants are converting light"),
+            en.concepts("the plant converts lights")
+        );
+        assert!(en.concepts("the and of").is_empty());
+    }
+
+    #[test]
+    fn other_languages_stem_with_their_own_rules() {
+        let fr = Normalizer::for_locale("fr-FR");
+        assert_eq!(fr.stem("plantes"), fr.stem("plante"));
+        let unknown = Normalizer::for_locale("xx");
+        assert_eq!(unknown.stem("plants"), "plants");
+        assert!(!unknown.is_concept_word("of"));
+    }
+
+    #[test]
+    fn coverage_names_what_is_missing() {
+        let en = Normalizer::for_locale("en");
+        let expected = en.concepts("Chlorophyll absorbs red and blue light");
+        let given = en.concepts("it absorbs the light");
+        let result = coverage(&expected, &given);
+        assert_eq!(result.found, vec!["absorb", "light"]);
+        assert_eq!(result.missing.len(), 3);
+        assert!((result.share - 0.4).abs() < 1e-6);
+    }
+
+    #[test]
+    fn concept_words_keep_the_written_form_once() {
+        let en = Normalizer::for_locale("en");
+        assert_eq!(
+            en.concept_words("Leaves absorb light; the leaf absorbs"),
+            vec!["leaves", "absorb", "light", "leaf"]
+        );
+    }
+
+    #[test]
+    fn sentences_and_truncation() {
+        assert_eq!(first_sentence("It is 3.5 m. Then more."), "It is 3.5 m.");
+        assert_eq!(first_sentence("No stop"), "No stop");
+        assert_eq!(truncate_words("a b c d", 2), "a b…");
+        assert_eq!(truncate_words(" a  b ", 5), "a b");
+    }
+
+    #[test]
+    fn stable_hash_is_stable() {
+        assert_eq!(stable_hash(""), 0xcbf2_9ce4_8422_2325);
+        assert_ne!(stable_hash("a"), stable_hash("b"));
+    }
+}
