@@ -9,3 +9,6 @@
 pub mod lesson;
 pub mod store;
 pub mod curriculum;
+pub mod audio;
+pub mod realtime;
+pub mod transport;

@@ -1,0 +1,521 @@
+//! One client connection: answers client events like the real API does and
+//! runs fired rules' actions one list at a time.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine as _;
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::StatusCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+
+use crate::script::{Action, Pace};
+use crate::signal;
+use crate::{Shared, Trigger as T};
+
+const FRAME_MS: u64 = 20;
+
+enum Out {
+    Text(String),
+    Close(u16),
+    Drop,
+}
+
+#[derive(Default)]
+struct ConnState {
+    active_response: Option<String>,
+    /// Milliseconds of audio sent per assistant item.
+    audio_ms: HashMap<String, u64>,
+    session: Value,
+}
+
+struct Conn {
+    id: usize,
+    shared: Arc<Shared>,
+    out: mpsc::UnboundedSender<Out>,
+    state: Mutex<ConnState>,
+    cancel: AtomicBool,
+    counter: AtomicU64,
+}
+
+impl Conn {
+    fn next_id(&self, prefix: &str) -> String {
+        format!(
+            "{prefix}_{}_{}",
+            self.id,
+            self.counter.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+
+    /// Sends a server event (adds `event_id`). False once the socket is gone.
+    fn emit(&self, mut event: Value) -> bool {
+        event["event_id"] = Value::String(self.next_id("event"));
+        self.out.send(Out::Text(event.to_string())).is_ok()
+    }
+
+    fn error(&self, kind: &str, code: &str, message: &str) {
+        self.emit(json!({"type": "error", "error": {
+            "type": kind, "code": code, "message": message, "param": null, "event_id": null}}));
+    }
+}
+
+pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>, id: usize) {
+    let auth: Arc<Mutex<Option<String>>> = Arc::default();
+    let seen = auth.clone();
+    let required = shared.options.require_key.clone();
+    let callback = move |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
+        let header = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        *seen.lock().expect("auth lock") = header.clone();
+        if let Some(key) = required
+            && header.as_deref() != Some(format!("Bearer {key}").as_str())
+        {
+            let mut refusal = ErrorResponse::new(Some(
+                r#"{"error":{"type":"invalid_request_error","code":"invalid_api_key","message":"Incorrect API key provided."}}"#.into(),
+            ));
+            *refusal.status_mut() = StatusCode::UNAUTHORIZED;
+            return Err(refusal);
+        }
+        Ok(resp)
+    };
+    let ws = tokio_tungstenite::accept_hdr_async(stream, callback).await;
+    shared
+        .auth
+        .lock()
+        .expect("auth lock")
+        .push(auth.lock().expect("auth lock").clone());
+    let Ok(ws) = ws else { return };
+    let (mut sink, mut source) = ws.split();
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel();
+    let conn = Arc::new(Conn {
+        id,
+        shared: shared.clone(),
+        out: out_tx,
+        state: Mutex::new(ConnState {
+            session: json!({"type": "realtime", "object": "realtime.session",
+                "id": format!("sess_{id}"), "model": "gpt-realtime",
+                "output_modalities": ["audio"], "instructions": "", "tools": [], "tool_choice": "auto"}),
+            ..ConnState::default()
+        }),
+        cancel: AtomicBool::new(false),
+        counter: AtomicU64::new(0),
+    });
+    let (actions_tx, actions_rx) = mpsc::unbounded_channel::<Vec<Action>>();
+    let actor = tokio::spawn(run_actions(conn.clone(), actions_rx));
+    let session = conn.state.lock().expect("state lock").session.clone();
+    conn.emit(json!({"type": "session.created", "session": session}));
+    if let Some(actions) = shared.fire(&T::Connected) {
+        let _ = actions_tx.send(actions);
+    }
+    loop {
+        tokio::select! {
+            out = out_rx.recv() => match out {
+                Some(Out::Text(t)) => {
+                    if sink.send(Message::text(t)).await.is_err() { break; }
+                }
+                Some(Out::Close(code)) => {
+                    let _ = sink.send(Message::Close(Some(CloseFrame {
+                        code: code.into(), reason: "closed by script".into() }))).await;
+                    break;
+                }
+                Some(Out::Drop) | None => break,
+            },
+            msg = source.next() => match msg {
+                Some(Ok(Message::Text(t))) => {
+                    if let Some(actions) = on_client_event(&conn, t.as_str()) {
+                        let _ = actions_tx.send(actions);
+                    }
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Binary(_) | Message::Frame(_))) => {}
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+            },
+        }
+    }
+    actor.abort();
+}
+
+/// Answers one client event; returns the actions of a fired rule.
+fn on_client_event(conn: &Conn, text: &str) -> Option<Vec<Action>> {
+    let Ok(mut event) = serde_json::from_str::<Value>(text) else {
+        conn.error(
+            "invalid_request_error",
+            "invalid_json",
+            "The event is not valid JSON.",
+        );
+        return None;
+    };
+    let kind = event["type"].as_str().unwrap_or_default().to_string();
+    let shared = &conn.shared;
+    if kind == "input_audio_buffer.append" {
+        shared.audio_appends.fetch_add(1, Ordering::Relaxed);
+        let audio = event["audio"].as_str().unwrap_or_default();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(audio)
+            .unwrap_or_default();
+        if shared.options.stamp_frames {
+            let pcm: Vec<i16> = bytes
+                .chunks_exact(2)
+                .take(5)
+                .map(|b| i16::from_le_bytes([b[0], b[1]]))
+                .collect();
+            if let Some(sent) = signal::read_stamp(&pcm) {
+                let latency = signal::clock_ns().saturating_sub(sent);
+                shared
+                    .input_latency_ns
+                    .lock()
+                    .expect("latency lock")
+                    .push(latency);
+            }
+        }
+        event["audio_bytes"] = json!(bytes.len());
+        event.as_object_mut().map(|o| o.remove("audio"));
+        if shared.options.record_audio {
+            shared.record(conn.id, event);
+        }
+        return shared.fire(&T::Audio);
+    }
+    shared.record(conn.id, event.clone());
+    match kind.as_str() {
+        "session.update" => {
+            let session = {
+                let mut st = conn.state.lock().expect("state lock");
+                if let (Some(cur), Some(new)) =
+                    (st.session.as_object_mut(), event["session"].as_object())
+                {
+                    for (k, v) in new {
+                        cur.insert(k.clone(), v.clone());
+                    }
+                }
+                st.session.clone()
+            };
+            conn.emit(json!({"type": "session.updated", "session": session}));
+            shared.fire(&T::SessionUpdate)
+        }
+        "input_audio_buffer.commit" => {
+            let item_id = conn.next_id("item");
+            conn.emit(json!({"type": "input_audio_buffer.committed",
+                "previous_item_id": null, "item_id": item_id}));
+            shared.fire(&T::Commit)
+        }
+        "input_audio_buffer.clear" => {
+            conn.emit(json!({"type": "input_audio_buffer.cleared"}));
+            None
+        }
+        "conversation.item.create" => {
+            let mut item = event["item"].clone();
+            if !item.is_object() {
+                conn.error(
+                    "invalid_request_error",
+                    "missing_required_parameter",
+                    "Missing required parameter: 'item'.",
+                );
+                return None;
+            }
+            item["id"] = json!(conn.next_id("item"));
+            item["object"] = json!("realtime.item");
+            item["status"] = json!("completed");
+            conn.emit(
+                json!({"type": "conversation.item.added", "previous_item_id": null, "item": item}),
+            );
+            conn.emit(
+                json!({"type": "conversation.item.done", "previous_item_id": null, "item": item}),
+            );
+            match (item["type"].as_str(), item["role"].as_str()) {
+                (Some("function_call_output"), _) => shared.fire(&T::FunctionCallOutput),
+                (Some("message"), Some("user")) => shared.fire(&T::UserMessage),
+                _ => None,
+            }
+        }
+        "conversation.item.truncate" => {
+            let item_id = event["item_id"].as_str().unwrap_or_default().to_string();
+            let end = event["audio_end_ms"].as_u64();
+            let sent = conn
+                .state
+                .lock()
+                .expect("state lock")
+                .audio_ms
+                .get(&item_id)
+                .copied();
+            match (sent, end) {
+                (None, _) => conn.error(
+                    "invalid_request_error",
+                    "item_not_found",
+                    &format!("Item with item_id '{item_id}' not found."),
+                ),
+                (_, None) => conn.error(
+                    "invalid_request_error",
+                    "invalid_value",
+                    "audio_end_ms must be an integer.",
+                ),
+                (Some(sent), Some(end)) if end > sent => conn.error(
+                    "invalid_request_error",
+                    "invalid_value",
+                    &format!("audio_end_ms {end} is greater than the audio duration {sent}."),
+                ),
+                (Some(_), Some(end)) => {
+                    conn.emit(
+                        json!({"type": "conversation.item.truncated", "item_id": item_id,
+                        "content_index": event["content_index"], "audio_end_ms": end}),
+                    );
+                    return shared.fire(&T::Truncate);
+                }
+            }
+            None
+        }
+        "response.create" => {
+            let active = conn
+                .state
+                .lock()
+                .expect("state lock")
+                .active_response
+                .clone();
+            if let Some(id) = active {
+                conn.error(
+                    "invalid_request_error",
+                    "conversation_already_has_active_response",
+                    &format!("Conversation already has an active response in progress: {id}."),
+                );
+                return None;
+            }
+            shared.fire(&T::ResponseCreate)
+        }
+        "response.cancel" => {
+            if conn
+                .state
+                .lock()
+                .expect("state lock")
+                .active_response
+                .is_some()
+            {
+                conn.cancel.store(true, Ordering::SeqCst);
+            } else {
+                conn.error(
+                    "invalid_request_error",
+                    "response_cancel_not_active",
+                    "Cancellation failed: no active response found.",
+                );
+            }
+            None
+        }
+        other => {
+            conn.error(
+                "invalid_request_error",
+                "invalid_value",
+                &format!("Invalid value: '{other}'. Supported values are: the GA client events."),
+            );
+            None
+        }
+    }
+}
+
+async fn run_actions(conn: Arc<Conn>, mut lists: mpsc::UnboundedReceiver<Vec<Action>>) {
+    while let Some(actions) = lists.recv().await {
+        for action in actions {
+            if !run_action(&conn, action).await {
+                return;
+            }
+        }
+    }
+}
+
+/// False when the connection is gone.
+async fn run_action(conn: &Conn, action: Action) -> bool {
+    match action {
+        Action::Sleep { ms } => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            true
+        }
+        Action::Error {
+            kind,
+            code,
+            message,
+        } => conn.emit(json!({"type": "error", "error": {"type": kind, "code": code,
+            "message": message, "param": null, "event_id": null}})),
+        Action::RateLimits {
+            remaining_requests,
+            remaining_tokens,
+        } => conn.emit(json!({"type": "rate_limits.updated", "rate_limits": [
+            {"name": "requests", "limit": 1000, "remaining": remaining_requests, "reset_seconds": 1.5},
+            {"name": "tokens", "limit": 100000, "remaining": remaining_tokens, "reset_seconds": 2.0}]})),
+        Action::Close { code } => {
+            let _ = conn.out.send(Out::Close(code));
+            false
+        }
+        Action::Drop => {
+            let _ = conn.out.send(Out::Drop);
+            false
+        }
+        Action::UserTurn { transcript } => {
+            let item_id = conn.next_id("item");
+            let item = json!({"id": item_id, "object": "realtime.item", "type": "message",
+                "status": "completed", "role": "user",
+                "content": [{"type": "input_audio", "transcript": null}]});
+            conn.emit(json!({"type": "input_audio_buffer.speech_started", "audio_start_ms": 0, "item_id": item_id}))
+                && conn.emit(json!({"type": "input_audio_buffer.speech_stopped", "audio_end_ms": 1200, "item_id": item_id}))
+                && conn.emit(json!({"type": "input_audio_buffer.committed", "previous_item_id": null, "item_id": item_id}))
+                && conn.emit(json!({"type": "conversation.item.added", "previous_item_id": null, "item": item}))
+                && conn.emit(json!({"type": "conversation.item.done", "previous_item_id": null, "item": item}))
+                && conn.emit(json!({"type": "conversation.item.input_audio_transcription.completed",
+                    "item_id": item_id, "content_index": 0, "transcript": transcript,
+                    "usage": {"type": "duration", "seconds": 1.2}}))
+        }
+        Action::FunctionCall { name, arguments } => {
+            let response_id = start_response(conn);
+            let item_id = conn.next_id("item");
+            let call_id = conn.next_id("call");
+            let args = arguments.to_string();
+            let mut item = json!({"id": item_id, "object": "realtime.item", "type": "function_call",
+                "status": "in_progress", "call_id": call_id, "name": name, "arguments": ""});
+            let ok = conn.emit(json!({"type": "response.output_item.added", "response_id": response_id, "output_index": 0, "item": item}))
+                && conn.emit(json!({"type": "conversation.item.added", "previous_item_id": null, "item": item}))
+                && conn.emit(json!({"type": "response.function_call_arguments.delta", "response_id": response_id,
+                    "item_id": item_id, "output_index": 0, "call_id": call_id, "delta": args}))
+                && conn.emit(json!({"type": "response.function_call_arguments.done", "response_id": response_id,
+                    "item_id": item_id, "output_index": 0, "call_id": call_id, "name": name, "arguments": args}));
+            item["status"] = json!("completed");
+            item["arguments"] = json!(args);
+            ok && conn.emit(json!({"type": "response.output_item.done", "response_id": response_id, "output_index": 0, "item": item}))
+                && conn.emit(json!({"type": "conversation.item.done", "previous_item_id": null, "item": item}))
+                && finish_response(conn, &response_id, "completed", vec![item])
+        }
+        Action::AudioResponse {
+            transcript,
+            frames,
+            drop_after_frames,
+            barge_in_after_frames,
+        } => {
+            audio_response(
+                conn,
+                &transcript,
+                frames,
+                drop_after_frames,
+                barge_in_after_frames,
+            )
+            .await
+        }
+    }
+}
+
+fn start_response(conn: &Conn) -> String {
+    let response_id = conn.next_id("resp");
+    conn.cancel.store(false, Ordering::SeqCst);
+    conn.state.lock().expect("state lock").active_response = Some(response_id.clone());
+    conn.emit(
+        json!({"type": "response.created", "response": {"id": response_id,
+        "object": "realtime.response", "status": "in_progress", "output": []}}),
+    );
+    response_id
+}
+
+fn finish_response(conn: &Conn, response_id: &str, status: &str, output: Vec<Value>) -> bool {
+    conn.state.lock().expect("state lock").active_response = None;
+    conn.emit(
+        json!({"type": "response.done", "response": {"id": response_id,
+        "object": "realtime.response", "status": status, "output": output,
+        "usage": {"total_tokens": 0, "input_tokens": 0, "output_tokens": 0}}}),
+    )
+}
+
+async fn audio_response(
+    conn: &Conn,
+    transcript: &str,
+    frames: u32,
+    drop_after: Option<u32>,
+    barge_in_after: Option<u32>,
+) -> bool {
+    let response_id = start_response(conn);
+    let item_id = conn.next_id("item");
+    let mut item = json!({"id": item_id, "object": "realtime.item", "type": "message",
+        "status": "in_progress", "role": "assistant", "content": []});
+    if !(conn.emit(json!({"type": "response.output_item.added", "response_id": response_id, "output_index": 0, "item": item}))
+        && conn.emit(json!({"type": "conversation.item.added", "previous_item_id": null, "item": item}))
+        && conn.emit(json!({"type": "response.content_part.added", "response_id": response_id,
+            "item_id": item_id, "output_index": 0, "content_index": 0,
+            "part": {"type": "audio", "transcript": ""}})))
+    {
+        return false;
+    }
+    conn.state
+        .lock()
+        .expect("state lock")
+        .audio_ms
+        .insert(item_id.clone(), 0);
+    let words: Vec<&str> = transcript.split_inclusive(' ').collect();
+    let mut said = String::new();
+    let mut next_word = 0;
+    let start = tokio::time::Instant::now();
+    let mut status = "completed";
+    for i in 0..frames {
+        if drop_after == Some(i) {
+            let _ = conn.out.send(Out::Drop);
+            return false;
+        }
+        if barge_in_after == Some(i) {
+            let user_item = conn.next_id("item");
+            conn.emit(json!({"type": "input_audio_buffer.speech_started",
+                "audio_start_ms": 0, "item_id": user_item}));
+            status = "cancelled";
+            break;
+        }
+        if conn.cancel.swap(false, Ordering::SeqCst) {
+            status = "cancelled";
+            break;
+        }
+        if conn.shared.pace == Pace::Realtime {
+            tokio::time::sleep_until(start + Duration::from_millis(FRAME_MS * i as u64)).await;
+        } else {
+            tokio::task::yield_now().await;
+        }
+        let mut pcm = signal::voice_frame(i as u64);
+        if conn.shared.options.stamp_frames {
+            signal::stamp(&mut pcm);
+        }
+        let mut bytes = Vec::with_capacity(pcm.len() * 2);
+        for s in &pcm {
+            bytes.extend_from_slice(&s.to_le_bytes());
+        }
+        let delta = base64::engine::general_purpose::STANDARD.encode(bytes);
+        if !conn.emit(
+            json!({"type": "response.output_audio.delta", "response_id": response_id,
+            "item_id": item_id, "output_index": 0, "content_index": 0, "delta": delta}),
+        ) {
+            return false;
+        }
+        conn.state
+            .lock()
+            .expect("state lock")
+            .audio_ms
+            .insert(item_id.clone(), (i as u64 + 1) * FRAME_MS);
+        // Spread the words over the audio, like a real voice.
+        let due = ((i as usize + 1) * words.len()).div_ceil(frames as usize);
+        while next_word < due.min(words.len()) {
+            said.push_str(words[next_word]);
+            conn.emit(json!({"type": "response.output_audio_transcript.delta", "response_id": response_id,
+                "item_id": item_id, "output_index": 0, "content_index": 0, "delta": words[next_word]}));
+            next_word += 1;
+        }
+    }
+    item["status"] = json!(if status == "completed" {
+        "completed"
+    } else {
+        "incomplete"
+    });
+    item["content"] = json!([{"type": "output_audio", "transcript": said}]);
+    conn.emit(json!({"type": "response.output_audio.done", "response_id": response_id,
+        "item_id": item_id, "output_index": 0, "content_index": 0}))
+        && conn.emit(json!({"type": "response.output_audio_transcript.done", "response_id": response_id,
+            "item_id": item_id, "output_index": 0, "content_index": 0, "transcript": said}))
+        && conn.emit(json!({"type": "response.output_item.done", "response_id": response_id, "output_index": 0, "item": item}))
+        && conn.emit(json!({"type": "conversation.item.done", "previous_item_id": null, "item": item}))
+        && finish_response(conn, &response_id, status, vec![item])
+}

@@ -1,0 +1,449 @@
+//! The connection task: one WebSocket run inside a reconnect loop.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+
+use super::config::RealtimeConfig;
+use super::error::RealtimeError;
+use super::history::History;
+use super::protocol::{ClientEvent, ServerEvent, event_type};
+use crate::audio;
+
+/// Server events buffered for the owner before the socket read waits.
+pub const EVENT_CHANNEL_CAPACITY: usize = 1024;
+/// How long `close` waits for the socket to close cleanly.
+pub const CLOSE_TIMEOUT_MS: u64 = 1_000;
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// What the owner of a [`RealtimeClient`] receives.
+#[derive(Debug, Clone)]
+pub enum RealtimeEvent {
+    /// A server event, in arrival order.
+    Server(ServerEvent),
+    /// The connection dropped; a reconnect is scheduled.
+    Reconnecting {
+        /// 1-based attempt number.
+        attempt: u32,
+        /// Delay before the attempt.
+        delay_ms: u64,
+        /// Why the previous connection ended.
+        error: RealtimeError,
+    },
+    /// A new connection is up and the conversation was replayed.
+    Reconnected {
+        /// Items replayed.
+        replayed_items: usize,
+        /// A response was cut off by the drop (or requested while down): the
+        /// owner should ask for a new one.
+        response_interrupted: bool,
+    },
+    /// The client gave up; no more events follow.
+    Failed(RealtimeError),
+}
+
+enum Command {
+    Send(ClientEvent),
+    /// Pre-serialised `input_audio_buffer.append` text.
+    Audio(String),
+    Close,
+}
+
+/// Handle on a Realtime connection. Dropping it closes the connection.
+pub struct RealtimeClient {
+    commands: mpsc::UnboundedSender<Command>,
+    history: Arc<Mutex<History>>,
+    task: JoinHandle<()>,
+}
+
+impl RealtimeClient {
+    /// Connects (retrying retryable failures with backoff) and returns the
+    /// handle and its event stream. Fails at once on fatal errors.
+    pub async fn connect(
+        config: RealtimeConfig,
+    ) -> Result<(Self, mpsc::Receiver<RealtimeEvent>), RealtimeError> {
+        let (commands, command_rx) = mpsc::unbounded_channel();
+        let (events, event_rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
+        let history = Arc::new(Mutex::new(History::default()));
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let task = tokio::spawn(run(config, command_rx, events, history.clone(), ready_tx));
+        match ready_rx.await {
+            Ok(Ok(())) => Ok((
+                RealtimeClient {
+                    commands,
+                    history,
+                    task,
+                },
+                event_rx,
+            )),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(RealtimeError::Closed),
+        }
+    }
+
+    /// Sends a client event (queued while reconnecting; items and the session
+    /// configuration are kept for replay).
+    pub fn send(&self, event: ClientEvent) -> Result<(), RealtimeError> {
+        self.history
+            .lock()
+            .expect("history lock")
+            .on_client_event(&event);
+        self.commands
+            .send(Command::Send(event))
+            .map_err(|_| RealtimeError::Closed)
+    }
+
+    /// Appends learner audio (PCM16 mono, 24 kHz).
+    pub fn append_audio(&self, pcm: &[i16]) -> Result<(), RealtimeError> {
+        let text = format!(
+            r#"{{"type":"input_audio_buffer.append","audio":"{}"}}"#,
+            audio::pcm16_to_base64(pcm)
+        );
+        self.commands
+            .send(Command::Audio(text))
+            .map_err(|_| RealtimeError::Closed)
+    }
+
+    /// Cuts a tutor reply at what the learner heard: sends
+    /// `conversation.item.truncate` when `audio_end_ms > 0` and keeps `heard`
+    /// as the reply's text for replay.
+    pub fn truncate(
+        &self,
+        item_id: &str,
+        audio_end_ms: u32,
+        heard: &str,
+    ) -> Result<(), RealtimeError> {
+        self.history
+            .lock()
+            .expect("history lock")
+            .set_heard(item_id, heard);
+        if audio_end_ms == 0 {
+            return Ok(());
+        }
+        self.commands
+            .send(Command::Send(ClientEvent::ConversationItemTruncate {
+                item_id: item_id.to_string(),
+                content_index: 0,
+                audio_end_ms,
+            }))
+            .map_err(|_| RealtimeError::Closed)
+    }
+
+    /// Items that a reconnect would replay.
+    pub fn history_len(&self) -> usize {
+        self.history.lock().expect("history lock").len()
+    }
+
+    /// Closes the connection and waits for the task to end.
+    pub async fn close(mut self) {
+        self.shutdown().await;
+    }
+
+    /// Closes the connection in place; later sends fail with `Closed`.
+    pub async fn shutdown(&mut self) {
+        let _ = self.commands.send(Command::Close);
+        let _ = tokio::time::timeout(Duration::from_millis(CLOSE_TIMEOUT_MS), &mut self.task).await;
+    }
+}
+
+enum RunEnd {
+    /// The owner closed the client.
+    Closed,
+    Fatal(RealtimeError),
+    Dropped {
+        error: RealtimeError,
+        response_in_flight: bool,
+    },
+}
+
+async fn run(
+    config: RealtimeConfig,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    events: mpsc::Sender<RealtimeEvent>,
+    history: Arc<Mutex<History>>,
+    ready: oneshot::Sender<Result<(), RealtimeError>>,
+) {
+    let mut ready = Some(ready);
+    let mut failures: u32 = 0;
+    let mut interrupted = false;
+    loop {
+        let error = match open(&config).await {
+            Ok(mut ws) => {
+                failures = 0;
+                if let Some(r) = ready.take() {
+                    let _ = r.send(Ok(()));
+                } else {
+                    let replay = history.lock().expect("history lock").replay();
+                    let replayed_items = replay.len().saturating_sub(1);
+                    let mut ok = true;
+                    for ev in &replay {
+                        if ws.feed(to_message(ev)).await.is_err() {
+                            ok = false;
+                            break;
+                        }
+                    }
+                    if ok && ws.flush().await.is_ok() {
+                        tracing::info!(replayed_items, "realtime reconnected");
+                        if events
+                            .send(RealtimeEvent::Reconnected {
+                                replayed_items,
+                                response_interrupted: std::mem::take(&mut interrupted),
+                            })
+                            .await
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                }
+                match pump(&mut ws, &mut commands, &events, &history).await {
+                    RunEnd::Closed => return,
+                    RunEnd::Fatal(e) => {
+                        let _ = events.send(RealtimeEvent::Failed(e)).await;
+                        return;
+                    }
+                    RunEnd::Dropped {
+                        error,
+                        response_in_flight,
+                    } => {
+                        interrupted |= response_in_flight;
+                        error
+                    }
+                }
+            }
+            Err(e) if !e.is_retryable() => {
+                match ready.take() {
+                    Some(r) => {
+                        let _ = r.send(Err(e));
+                    }
+                    None => {
+                        let _ = events.send(RealtimeEvent::Failed(e)).await;
+                    }
+                }
+                return;
+            }
+            Err(e) => e,
+        };
+        failures += 1;
+        if failures > config.reconnect_max_attempts {
+            let e = RealtimeError::GaveUp {
+                attempts: failures - 1,
+                last: error.to_string(),
+            };
+            match ready.take() {
+                Some(r) => {
+                    let _ = r.send(Err(e));
+                }
+                None => {
+                    let _ = events.send(RealtimeEvent::Failed(e)).await;
+                }
+            }
+            return;
+        }
+        let delay_ms = config.backoff_ms(failures);
+        tracing::warn!(attempt = failures, delay_ms, error = %error, "realtime connection lost");
+        if ready.is_none()
+            && events
+                .send(RealtimeEvent::Reconnecting {
+                    attempt: failures,
+                    delay_ms,
+                    error,
+                })
+                .await
+                .is_err()
+        {
+            return;
+        }
+        // While down, history is already kept by `send`; audio cannot be
+        // replayed and is dropped; a requested response is asked for again
+        // by the owner after the reconnect.
+        let sleep = tokio::time::sleep(Duration::from_millis(delay_ms));
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                _ = &mut sleep => break,
+                cmd = commands.recv() => match cmd {
+                    None | Some(Command::Close) => return,
+                    Some(Command::Send(ClientEvent::ResponseCreate { .. })) => interrupted = true,
+                    Some(_) => {}
+                },
+            }
+        }
+    }
+}
+
+async fn pump(
+    ws: &mut Socket,
+    commands: &mut mpsc::UnboundedReceiver<Command>,
+    events: &mpsc::Sender<RealtimeEvent>,
+    history: &Mutex<History>,
+) -> RunEnd {
+    let mut response_in_flight = false;
+    let dropped = |error: RealtimeError, response_in_flight: bool| RunEnd::Dropped {
+        error,
+        response_in_flight,
+    };
+    loop {
+        tokio::select! {
+            msg = ws.next() => {
+                let text = match msg {
+                    Some(Ok(Message::Text(t))) => t,
+                    Some(Ok(Message::Close(frame))) => {
+                        let (code, reason) = frame
+                            .map(|f| (f.code, f.reason.to_string()))
+                            .unwrap_or((CloseCode::Abnormal, String::new()));
+                        let detail = format!("closed by server: {code} {reason}");
+                        if code == CloseCode::Policy {
+                            return RunEnd::Fatal(RealtimeError::InvalidRequest(detail));
+                        }
+                        return dropped(RealtimeError::Network(detail), response_in_flight);
+                    }
+                    Some(Ok(Message::Ping(_))) => {
+                        // tungstenite queues the pong; flushing sends it.
+                        if let Err(e) = ws.flush().await {
+                            return dropped(RealtimeError::Network(e.to_string()), response_in_flight);
+                        }
+                        continue;
+                    }
+                    Some(Ok(_)) => continue,
+                    Some(Err(e)) => {
+                        return dropped(RealtimeError::Network(e.to_string()), response_in_flight);
+                    }
+                    None => {
+                        return dropped(
+                            RealtimeError::Network("connection ended".into()),
+                            response_in_flight,
+                        );
+                    }
+                };
+                let event = match ServerEvent::parse(text.as_str()) {
+                    Ok(ServerEvent::Unknown) => {
+                        tracing::debug!(kind = ?event_type(text.as_str()), "unhandled realtime event");
+                        continue;
+                    }
+                    Ok(ev) => ev,
+                    Err(e) => {
+                        tracing::warn!(kind = ?event_type(text.as_str()), error = %e, "malformed realtime event ignored");
+                        continue;
+                    }
+                };
+                match &event {
+                    ServerEvent::ResponseCreated { .. } => response_in_flight = true,
+                    ServerEvent::ResponseDone { .. } => response_in_flight = false,
+                    _ => {}
+                }
+                history.lock().expect("history lock").on_server_event(&event);
+                let fatal = match &event {
+                    ServerEvent::Error { error } => RealtimeError::from_error_event(
+                        &error.kind,
+                        error.code.as_deref(),
+                        &error.message,
+                    ),
+                    _ => None,
+                };
+                if events.send(RealtimeEvent::Server(event)).await.is_err() {
+                    let _ = ws.close(None).await;
+                    return RunEnd::Closed;
+                }
+                match fatal {
+                    Some(e) if e.is_retryable() => return dropped(e, response_in_flight),
+                    Some(e) => {
+                        let _ = ws.close(None).await;
+                        return RunEnd::Fatal(e);
+                    }
+                    None => {}
+                }
+            }
+            cmd = commands.recv() => {
+                let msg = match cmd {
+                    None | Some(Command::Close) => {
+                        let _ = ws.close(None).await;
+                        return RunEnd::Closed;
+                    }
+                    Some(Command::Send(ev)) => to_message(&ev),
+                    Some(Command::Audio(text)) => Message::text(text),
+                };
+                if let Err(e) = ws.send(msg).await {
+                    return dropped(RealtimeError::Network(e.to_string()), response_in_flight);
+                }
+            }
+        }
+    }
+}
+
+fn to_message(ev: &ClientEvent) -> Message {
+    Message::text(serde_json::to_string(ev).expect("client events always serialise"))
+}
+
+async fn open(config: &RealtimeConfig) -> Result<Socket, RealtimeError> {
+    let endpoint = config.endpoint();
+    let mut request = endpoint
+        .as_str()
+        .into_client_request()
+        .map_err(|e| RealtimeError::InvalidRequest(format!("bad Realtime URL: {e}")))?;
+    if let Some(key) = &config.api_key {
+        let value = format!("Bearer {key}")
+            .parse()
+            .map_err(|_| RealtimeError::Auth("the API key is not a valid header value".into()))?;
+        request
+            .headers_mut()
+            .insert(tungstenite::http::header::AUTHORIZATION, value);
+    }
+    let connector = if endpoint.starts_with("wss:") {
+        Some(Connector::Rustls(tls_config()))
+    } else {
+        None
+    };
+    let connecting =
+        tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector);
+    match tokio::time::timeout(Duration::from_millis(config.connect_timeout_ms), connecting).await {
+        Err(_) => Err(RealtimeError::Network(format!(
+            "no answer within {} ms",
+            config.connect_timeout_ms
+        ))),
+        Ok(Err(tungstenite::Error::Http(response))) => {
+            let body = response
+                .body()
+                .as_ref()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default();
+            Err(RealtimeError::from_http_status(
+                response.status().as_u16(),
+                &body,
+            ))
+        }
+        Ok(Err(tungstenite::Error::Url(e))) => Err(RealtimeError::InvalidRequest(format!(
+            "bad Realtime URL: {e}"
+        ))),
+        Ok(Err(e)) => Err(RealtimeError::Network(e.to_string())),
+        Ok(Ok((ws, _))) => Ok(ws),
+    }
+}
+
+fn tls_config() -> Arc<rustls::ClientConfig> {
+    static CONFIG: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let roots = rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
+            let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default TLS versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+            Arc::new(config)
+        })
+        .clone()
+}

@@ -1,0 +1,376 @@
+//! The `ws` transport: the browser talks to Lectern over one WebSocket.
+//!
+//! Binary frames carry PCM16 little-endian mono 24 kHz audio both ways; text
+//! frames carry one JSON event each (see `docs/ws-protocol.md`). The transport
+//! works over any stream/sink of [`WsFrame`]s so the HTTP server (axum) and
+//! tests (tokio-tungstenite) can both hand it their socket.
+//!
+//! Playout happens in the browser, which alone knows what the learner heard:
+//! on `audio.clear` it stops at once and answers `playout.position` with the
+//! milliseconds played of the item. Should that answer not come in time, the
+//! wall-clock time since the item's first frame (capped by what was sent)
+//! stands in for it.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::{Sink, SinkExt, Stream, StreamExt};
+use serde::Deserialize;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::{ErrorBody, LearnerInput, LessonEvent, Transport, TransportError};
+use crate::audio::{self, Framer, SAMPLES_PER_FRAME_24K};
+
+/// Largest binary message accepted from the browser (1 s of audio).
+pub const MAX_AUDIO_MESSAGE_BYTES: usize = 48_000;
+/// Largest text message accepted from the browser.
+pub const MAX_TEXT_MESSAGE_BYTES: usize = 8_192;
+/// Longest typed learner message, in characters.
+pub const MAX_TEXT_INPUT_CHARS: usize = 2_000;
+/// Learner inputs queued for the session before the socket read waits
+/// (5 s of 20 ms frames).
+pub const INPUT_QUEUE_FRAMES: usize = 256;
+/// How long `interrupt` waits for the browser's `playout.position`.
+pub const INTERRUPT_REPORT_TIMEOUT_MS: u64 = 300;
+/// How long `close` waits for queued frames to go out.
+pub const CLOSE_FLUSH_TIMEOUT_MS: u64 = 1_000;
+
+/// One WebSocket message, independent of the WebSocket library.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WsFrame {
+    /// A text message (one JSON event).
+    Text(String),
+    /// A binary message (PCM16 audio).
+    Binary(Bytes),
+    /// The peer is closing.
+    Close,
+    /// Ping, pong or anything else the transport ignores.
+    Other,
+}
+
+/// A JSON event from the browser.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type")]
+enum ClientMessage {
+    #[serde(rename = "text.input")]
+    TextInput { text: String },
+    #[serde(rename = "playout.position")]
+    PlayoutPosition { item_id: String, played_ms: f64 },
+    #[serde(rename = "input.mute")]
+    Mute { muted: bool },
+    #[serde(rename = "lesson.end")]
+    End,
+}
+
+#[derive(Default)]
+struct Reports {
+    /// Latest `playout.position`: item, ms, sequence number.
+    last: Option<(String, u32, u64)>,
+    seq: u64,
+}
+
+struct Shared {
+    reports: Mutex<Reports>,
+    changed: Notify,
+}
+
+/// The tutor's current item, for clamping and the fallback estimate.
+struct Playing {
+    item_id: String,
+    sent_samples: usize,
+    first_sent: Instant,
+    cleared: bool,
+}
+
+/// A lesson's WebSocket to the browser.
+pub struct WsTransport {
+    input: mpsc::Receiver<LearnerInput>,
+    out: mpsc::UnboundedSender<WsFrame>,
+    shared: Arc<Shared>,
+    playing: Option<Playing>,
+    reader: JoinHandle<()>,
+    writer: Option<JoinHandle<()>>,
+}
+
+impl Drop for WsTransport {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+impl WsTransport {
+    /// Takes over a socket of [`WsFrame`]s.
+    pub fn new<S, E>(socket: S) -> Self
+    where
+        S: Stream<Item = Result<WsFrame, E>> + Sink<WsFrame> + Send + 'static,
+        E: Send + 'static,
+    {
+        let (mut sink, mut stream) = socket.split();
+        let (out, mut out_rx) = mpsc::unbounded_channel::<WsFrame>();
+        let (input_tx, input) = mpsc::channel(INPUT_QUEUE_FRAMES);
+        let shared = Arc::new(Shared {
+            reports: Mutex::new(Reports::default()),
+            changed: Notify::new(),
+        });
+        let writer = tokio::spawn(async move {
+            while let Some(frame) = out_rx.recv().await {
+                let closing = frame == WsFrame::Close;
+                if sink.send(frame).await.is_err() || closing {
+                    break;
+                }
+            }
+            let _ = sink.close().await;
+        });
+        let reader_shared = shared.clone();
+        let errors = out.clone();
+        let reader = tokio::spawn(async move {
+            let mut framer = Framer::new(SAMPLES_PER_FRAME_24K);
+            while let Some(Ok(frame)) = stream.next().await {
+                let fault = match frame {
+                    WsFrame::Binary(bytes) => on_audio(&bytes, &mut framer, &input_tx).await,
+                    WsFrame::Text(text) => on_text(&text, &input_tx, &reader_shared).await,
+                    WsFrame::Close => break,
+                    WsFrame::Other => Ok(()),
+                };
+                match fault {
+                    Ok(()) => {}
+                    Err(None) => break,
+                    Err(Some(error)) => {
+                        tracing::debug!(code = %error.code, "bad message from the browser");
+                        let _ = errors.send(text_frame(&LessonEvent::Error { error }));
+                    }
+                }
+            }
+        });
+        WsTransport {
+            input,
+            out,
+            shared,
+            playing: None,
+            reader,
+            writer: Some(writer),
+        }
+    }
+
+    /// Takes over a tokio-tungstenite server or client socket.
+    pub fn from_tungstenite<T>(ws: WebSocketStream<T>) -> Self
+    where
+        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let socket = ws
+            .map(|m| m.map(frame_from_tungstenite))
+            .with(|f: WsFrame| {
+                futures::future::ready(Ok::<_, tokio_tungstenite::tungstenite::Error>(
+                    frame_to_tungstenite(f),
+                ))
+            });
+        WsTransport::new(socket)
+    }
+}
+
+/// tokio-tungstenite message -> [`WsFrame`].
+pub fn frame_from_tungstenite(m: Message) -> WsFrame {
+    match m {
+        Message::Text(t) => WsFrame::Text(t.as_str().to_owned()),
+        Message::Binary(b) => WsFrame::Binary(b),
+        Message::Close(_) => WsFrame::Close,
+        _ => WsFrame::Other,
+    }
+}
+
+/// [`WsFrame`] -> tokio-tungstenite message.
+pub fn frame_to_tungstenite(f: WsFrame) -> Message {
+    match f {
+        WsFrame::Text(t) => Message::text(t),
+        WsFrame::Binary(b) => Message::Binary(b),
+        WsFrame::Close => Message::Close(None),
+        WsFrame::Other => Message::Pong(Bytes::new()),
+    }
+}
+
+fn text_frame(event: &LessonEvent) -> WsFrame {
+    WsFrame::Text(serde_json::to_string(event).expect("lesson events always serialise"))
+}
+
+fn bad(code: &str, message: &str) -> Option<ErrorBody> {
+    Some(ErrorBody {
+        code: code.into(),
+        message: message.into(),
+    })
+}
+
+/// `Err(None)`: the session is gone; `Err(Some(e))`: tell the browser.
+async fn on_audio(
+    bytes: &[u8],
+    framer: &mut Framer,
+    input: &mpsc::Sender<LearnerInput>,
+) -> Result<(), Option<ErrorBody>> {
+    if bytes.len() > MAX_AUDIO_MESSAGE_BYTES {
+        return Err(bad(
+            "audio_too_large",
+            "An audio message was larger than 1 s of audio and was dropped; send 20 ms frames.",
+        ));
+    }
+    let pcm =
+        audio::le_bytes_to_pcm16(bytes).map_err(|e| bad("audio_odd_length", &e.to_string()))?;
+    let mut frames = Vec::new();
+    framer.push(&pcm, |f| frames.push(f.to_vec()));
+    for f in frames {
+        input.send(LearnerInput::Audio(f)).await.map_err(|_| None)?;
+    }
+    Ok(())
+}
+
+async fn on_text(
+    text: &str,
+    input: &mpsc::Sender<LearnerInput>,
+    shared: &Shared,
+) -> Result<(), Option<ErrorBody>> {
+    if text.len() > MAX_TEXT_MESSAGE_BYTES {
+        return Err(bad(
+            "event_too_large",
+            "A text message was larger than 8 KiB and was ignored.",
+        ));
+    }
+    let msg: ClientMessage = serde_json::from_str(text).map_err(|e| {
+        bad(
+            "bad_event",
+            &format!("A text message was not a known lesson event and was ignored ({e}); see docs/ws-protocol.md."),
+        )
+    })?;
+    let event = match msg {
+        ClientMessage::TextInput { text } => {
+            let text = text.trim().to_string();
+            if text.is_empty() {
+                return Err(bad("text_empty", "An empty text message was ignored."));
+            }
+            if text.chars().count() > MAX_TEXT_INPUT_CHARS {
+                return Err(bad(
+                    "text_too_long",
+                    "A text message was longer than 2000 characters and was ignored; shorten it.",
+                ));
+            }
+            LearnerInput::Text(text)
+        }
+        ClientMessage::PlayoutPosition { item_id, played_ms } => {
+            if !played_ms.is_finite() || played_ms < 0.0 {
+                return Err(bad(
+                    "bad_playout_position",
+                    "played_ms must be a non-negative number of milliseconds.",
+                ));
+            }
+            let mut reports = shared.reports.lock().expect("reports lock");
+            reports.seq += 1;
+            let seq = reports.seq;
+            reports.last = Some((item_id, played_ms.min(u32::MAX as f64) as u32, seq));
+            drop(reports);
+            shared.changed.notify_waiters();
+            return Ok(());
+        }
+        ClientMessage::Mute { muted } => LearnerInput::Mute(muted),
+        ClientMessage::End => LearnerInput::End,
+    };
+    input.send(event).await.map_err(|_| None)
+}
+
+impl Transport for WsTransport {
+    async fn recv(&mut self) -> Option<LearnerInput> {
+        self.input.recv().await
+    }
+
+    fn play(&mut self, item_id: &str, pcm: &[i16]) -> Result<(), TransportError> {
+        let new_item = self.playing.as_ref().is_none_or(|p| p.item_id != item_id);
+        if new_item {
+            self.playing = Some(Playing {
+                item_id: item_id.to_string(),
+                sent_samples: 0,
+                first_sent: Instant::now(),
+                cleared: false,
+            });
+            self.send(LessonEvent::AudioStart {
+                item_id: item_id.to_string(),
+            })?;
+        }
+        let playing = self.playing.as_mut().expect("set above");
+        if playing.cleared {
+            // Interrupted: late audio of this item is never played.
+            return Ok(());
+        }
+        playing.sent_samples += pcm.len();
+        let mut bytes = Vec::with_capacity(pcm.len() * 2);
+        audio::pcm16_to_le_bytes(pcm, &mut bytes);
+        self.out
+            .send(WsFrame::Binary(Bytes::from(bytes)))
+            .map_err(|_| TransportError::Closed)
+    }
+
+    fn audio_done(&mut self, item_id: &str) -> Result<(), TransportError> {
+        self.send(LessonEvent::AudioDone {
+            item_id: item_id.to_string(),
+        })
+    }
+
+    async fn interrupt(&mut self, item_id: &str) -> Option<u32> {
+        let (sent_ms, first_sent) = match self.playing.as_mut() {
+            Some(p) if p.item_id == item_id => {
+                p.cleared = true;
+                (audio::ms_of_24k(p.sent_samples) as u32, p.first_sent)
+            }
+            _ => return None,
+        };
+        let since = self.shared.reports.lock().expect("reports lock").seq;
+        if self
+            .send(LessonEvent::AudioClear {
+                item_id: item_id.to_string(),
+            })
+            .is_err()
+        {
+            return None;
+        }
+        let wait = async {
+            loop {
+                let notified = self.shared.changed.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if let Some((id, ms, seq)) = &self.shared.reports.lock().expect("reports lock").last
+                    && id == item_id
+                    && *seq > since
+                {
+                    return *ms;
+                }
+                notified.await;
+            }
+        };
+        let played =
+            match tokio::time::timeout(Duration::from_millis(INTERRUPT_REPORT_TIMEOUT_MS), wait)
+                .await
+            {
+                Ok(ms) => ms,
+                Err(_) => {
+                    tracing::debug!(item_id, "no playout.position after audio.clear; estimating");
+                    first_sent.elapsed().as_millis().min(u32::MAX as u128) as u32
+                }
+            };
+        Some(played.min(sent_ms))
+    }
+
+    fn send(&mut self, event: LessonEvent) -> Result<(), TransportError> {
+        self.out
+            .send(text_frame(&event))
+            .map_err(|_| TransportError::Closed)
+    }
+
+    async fn close(&mut self) {
+        let _ = self.out.send(WsFrame::Close);
+        if let Some(writer) = self.writer.take() {
+            let _ =
+                tokio::time::timeout(Duration::from_millis(CLOSE_FLUSH_TIMEOUT_MS), writer).await;
+        }
+        self.reader.abort();
+    }
+}
