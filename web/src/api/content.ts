@@ -32,6 +32,8 @@ export interface SubtopicSummary {
   title: string;
   summary: string;
   level: Level;
+  /** Order within the topic; null when the server did not say. */
+  position: number | null;
 }
 
 export interface Subtopic extends SubtopicSummary {
@@ -66,7 +68,14 @@ export function topicFromJson(o: Json): Topic {
 }
 
 export function subtopicSummaryFromJson(o: Json): SubtopicSummary {
-  return { id: s(o, "id"), topicId: s(o, "topic_id"), title: s(o, "title"), summary: s(o, "summary"), level: level(o.level) };
+  return {
+    id: s(o, "id"),
+    topicId: s(o, "topic_id"),
+    title: s(o, "title"),
+    summary: s(o, "summary"),
+    level: level(o.level),
+    position: typeof o.position === "number" ? o.position : null,
+  };
 }
 
 export function subtopicFromJson(o: Json): Subtopic {
@@ -91,12 +100,10 @@ export function subtopicFromJson(o: Json): Subtopic {
   };
 }
 
-/** The subtopic in the server's (snake_case) shape, as the runtime's `Subtopic` reads it. */
+/** The body of `PUT /api/subtopics/{id}` (the server's `SubtopicUpdate`: no id, no topic title). */
 export function subtopicToJson(st: Subtopic): Json {
   return {
-    id: st.id,
     topic_id: st.topicId,
-    topic_title: st.topicTitle,
     title: st.title,
     summary: st.summary,
     content: st.content,
@@ -104,6 +111,7 @@ export function subtopicToJson(st: Subtopic): Json {
     key_points: st.keyPoints,
     examples: st.examples,
     level: st.level,
+    ...(st.position !== null ? { position: st.position } : {}),
   };
 }
 

@@ -12,11 +12,9 @@ describe("API shapes", () => {
     expect(listFrom({ nothing: true })).toEqual([]);
   });
 
-  it("round-trips a subtopic in the runtime's snake_case shape", () => {
-    const json = {
-      id: "photo",
+  it("reads a subtopic record and writes the update shape", () => {
+    const update = {
       topic_id: "bio",
-      topic_title: "Biology",
       title: "Photosynthesis",
       summary: "s",
       content: "# c",
@@ -24,11 +22,13 @@ describe("API shapes", () => {
       key_points: ["light"],
       examples: [{ title: "t", concept: "c", problem: "p", solution: "s" }],
       level: "advanced",
+      position: 2,
     };
-    const st = subtopicFromJson(json);
+    const st = subtopicFromJson({ ...update, id: "photo", topic_title: "Biology", tools: [], created_at_ms: 1, updated_at_ms: 2 });
     expect(st.keyPoints).toEqual(["light"]);
     expect(st.level).toBe("advanced");
-    expect(subtopicToJson(st)).toEqual(json);
+    expect(st.topicTitle).toBe("Biology");
+    expect(subtopicToJson(st)).toEqual(update);
   });
 
   it("reads a binding with a JSON-text config and no pin", () => {
@@ -51,6 +51,58 @@ describe("API shapes", () => {
     expect(p.activeVersion).toBe("1.1.0");
     expect(p.activeDigest).toBe("bb");
     expect(p.tools[0]).toEqual({ name: "ask", description: "d", parameters: '{"type":"object"}' });
+  });
+
+  it("reads the server's plugin detail (record flattened with versions and manifests)", () => {
+    const p = pluginFromJson({
+      name: "flash-cards",
+      enabled: true,
+      active_version: "1.1.0",
+      active_sha256: "bb",
+      version_count: 2,
+      created_at_ms: 1,
+      updated_at_ms: 2,
+      loaded: true,
+      versions: [
+        { id: 2, plugin_name: "flash-cards", version: "1.1.0", sha256: "bb", status: "active", size_bytes: 10, created_at_ms: 1_700_000_000_000, manifest: { description: "Cards", tools: [{ name: "draw", description: "d", parameters: "{}" }] } },
+        { id: 1, plugin_name: "flash-cards", version: "1.0.0", sha256: "aa", status: "inactive", size_bytes: 9, created_at_ms: 1_600_000_000_000, manifest: {} },
+      ],
+    });
+    expect(p).toMatchObject({ name: "flash-cards", enabled: true, activeVersion: "1.1.0", activeDigest: "bb", description: "Cards", status: "active" });
+    expect(p.tools.map((t) => t.name)).toEqual(["draw"]);
+    expect(p.versions[0]!.uploadedAt).toBe(new Date(1_700_000_000_000).toISOString());
+    expect(pluginFromJson({ name: "x", enabled: false, versions: [] }).status).toBe("disabled");
+  });
+
+  it("reads the runtime's call record from the playground", () => {
+    const r = invokeResultFromJson({
+      plugin: "flash-cards",
+      version: "1.1.0",
+      digest: "bb",
+      tool: "draw",
+      arguments: "{}",
+      outcome: "ok",
+      output: { content: "drew", display: { type: "markdown", text: "**card**" } },
+      error: null,
+      duration_us: 2500,
+      fuel_used: null,
+      limits_hit: [],
+      logs: [{ level: "info", message: "hello" }],
+      logs_dropped: 0,
+      evidence: [{ objective_id: "o1", score: 0.5, note: "half" }],
+      state_changed: true,
+    });
+    expect(r).toMatchObject({
+      outcome: "ok",
+      content: "drew",
+      durationMs: 2.5,
+      fuel: null,
+      pluginVersion: "1.1.0",
+      digest: "bb",
+      display: { kind: "markdown", markdown: "**card**" },
+      logs: [{ level: "info", message: "hello" }],
+      evidence: [{ objectiveId: "o1", score: 0.5, note: "half" }],
+    });
   });
 
   it("reads an invoke result with its display, time and fuel", () => {

@@ -4,6 +4,7 @@ import { fetchMetrics, histogramQuantile, sumOf, type Sample } from "../api/metr
 import {
   activateVersion,
   disablePlugin,
+  enablePlugin,
   listAudit,
   listLiveLessons,
   listPlugins,
@@ -40,6 +41,21 @@ function outcomeBadge(outcome: string): string {
   return outcome === "ok" ? "badge ok" : outcome === "invalid_arguments" || outcome === "plugin_error" ? "badge warn" : "badge bad";
 }
 
+interface CallCount {
+  plugin: string;
+  tool: string;
+  outcome: string;
+  count: number;
+}
+
+/** Tool calls by plugin, tool and outcome since the server started, from `lectern_plugin_calls_total`. */
+export function callCountsFrom(samples: Sample[]): CallCount[] {
+  return samples
+    .filter((s) => s.name === "lectern_plugin_calls_total" && s.value > 0)
+    .map((s) => ({ plugin: s.labels.plugin ?? "", tool: s.labels.tool ?? "", outcome: s.labels.outcome ?? "", count: s.value }))
+    .sort((a, b) => b.count - a.count);
+}
+
 interface Kpi {
   name: string;
   value: string;
@@ -59,7 +75,7 @@ export function kpisFrom(samples: Sample[]): Kpi[] {
   const okCalls = sumOf(samples, "lectern_plugin_calls_total", { outcome: "ok" }) ?? sumOf(samples, "lectern_tool_calls_total", { outcome: "ok" });
   const p99 = histogramQuantile(samples, "lectern_http_request_duration_seconds", 0.99);
   return [
-    { name: "Live lessons", value: fmt(find("lectern_lessons_active", "lectern_sessions_live", "lectern_live_sessions")) },
+    { name: "Live lessons", value: fmt(find("lectern_live_sessions", "lectern_lessons_active", "lectern_sessions_live")) },
     { name: "Lessons started", value: fmt(find("lectern_lessons_started_total")) },
     { name: "Tool calls", value: fmt(calls) },
     { name: "Tool success", value: calls ? fmt(((okCalls ?? 0) / calls) * 100, "%") : "—" },
@@ -67,6 +83,7 @@ export function kpisFrom(samples: Sample[]): Kpi[] {
     { name: "HTTP p99", value: p99 === null ? "—" : `${(p99 * 1000).toFixed(1)} ms` },
     { name: "Tokens issued", value: fmt(find("lectern_tokens_issued_total")) },
     { name: "Plugin swaps", value: fmt(find("lectern_plugin_swaps_total")) },
+    { name: "Rate limited", value: fmt(find("lectern_rate_limited_total")) },
   ];
 }
 
@@ -97,8 +114,8 @@ function PluginRow({ plugin, onChanged, onError }: { plugin: Plugin; onChanged: 
             {plugin.description}
           </div>
         </div>
-        <span className={plugin.activeVersion ? "badge active" : "badge bad"} data-testid="plugin-status">
-          {plugin.activeVersion ? `active ${plugin.activeVersion}` : plugin.status || "disabled"}
+        <span className={plugin.enabled && plugin.activeVersion ? "badge active" : "badge bad"} data-testid="plugin-status">
+          {plugin.enabled && plugin.activeVersion ? `active ${plugin.activeVersion}` : plugin.status || "disabled"}
         </span>
         {plugin.activeDigest ? (
           <span className="mono muted" title={plugin.activeDigest}>
@@ -113,9 +130,15 @@ function PluginRow({ plugin, onChanged, onError }: { plugin: Plugin; onChanged: 
         <button type="button" className="button secondary small" onClick={() => void act(() => rollback(plugin.name), `${plugin.name} rolled back.`)}>
           Roll back
         </button>
-        <button type="button" className="button danger small" onClick={() => void act(() => disablePlugin(plugin.name), `${plugin.name} disabled.`)} disabled={!plugin.activeVersion}>
-          Disable
-        </button>
+        {plugin.enabled ? (
+          <button type="button" className="button danger small" onClick={() => void act(() => disablePlugin(plugin.name), `${plugin.name} disabled.`)}>
+            Disable
+          </button>
+        ) : (
+          <button type="button" className="button secondary small" onClick={() => void act(() => enablePlugin(plugin.name), `${plugin.name} enabled.`)}>
+            Enable
+          </button>
+        )}
         <span className="muted" style={{ fontSize: "0.85rem" }}>
           {plugin.tools.map((t) => t.name).join(", ")}
         </span>
@@ -180,7 +203,9 @@ function Upload({ onUploaded, onError }: { onUploaded: (msg: string) => void; on
     setBusy(true);
     try {
       const v = await uploadVersion(await file.arrayBuffer(), activate);
-      onUploaded(`Uploaded ${file.name}: version ${v.version || "?"} (${shortDigest(v.digest)})${activate ? ", now active" : ""}.`);
+      onUploaded(
+        `Uploaded ${file.name}: ${v.plugin} ${v.version || "?"} (${shortDigest(v.digest)})${v.newlyStored ? "" : ", already stored"}${v.active ? ", now active" : ""}.`,
+      );
     } catch (e) {
       onError(e);
     } finally {
@@ -239,6 +264,8 @@ function Console({ signOut }: { signOut: () => void }) {
   const [calls, setCalls] = useState<ToolCall[]>([]);
   const [audit, setAudit] = useState<AuditEntry[]>([]);
   const [kpis, setKpis] = useState<Kpi[]>([]);
+  const [callCounts, setCallCounts] = useState<CallCount[]>([]);
+  const [callsOffered, setCallsOffered] = useState(true);
   const [error, setError] = useState<unknown>(null);
   const [message, setMessage] = useState<string | null>(null);
   const [unavailable, setUnavailable] = useState<string[]>([]);
@@ -270,9 +297,14 @@ function Console({ signOut }: { signOut: () => void }) {
         load("live lessons", listLiveLessons, setLessons),
         load("tool calls", () => listToolCalls(25), setCalls),
         load("audit log", () => listAudit(50), setAudit),
-        load("metrics", fetchMetrics, (s) => setKpis(kpisFrom(s))),
+        load("metrics", fetchMetrics, (s) => {
+          setKpis(kpisFrom(s));
+          setCallCounts(callCountsFrom(s));
+        }),
       ]);
-      setUnavailable(missing);
+      // Without a tool-call listing, the counts from the metrics stand in for it.
+      setCallsOffered(!missing.includes("tool calls"));
+      setUnavailable(missing.filter((m) => m !== "tool calls"));
     } catch (e) {
       onError(e);
     }
@@ -347,44 +379,81 @@ function Console({ signOut }: { signOut: () => void }) {
         </section>
       </div>
 
+      {callsOffered ? (
       <section className="panel" style={{ marginTop: 24 }} aria-labelledby={`${ids}-calls`}>
-        <h2 id={`${ids}-calls`}>Recent tool calls</h2>
-        <div className="table-scroll" tabIndex={0} role="region" aria-labelledby={`${ids}-calls`}>
-          <table className="data">
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Plugin</th>
-                <th scope="col">Tool</th>
-                <th scope="col">Outcome</th>
-                <th scope="col">Time</th>
-              </tr>
-            </thead>
-            <tbody>
-              {calls.length === 0 ? (
+          <h2 id={`${ids}-calls`}>{callsOffered ? "Recent tool calls" : "Tool calls since start"}</h2>
+          <div className="table-scroll" tabIndex={0} role="region" aria-labelledby={`${ids}-calls`}>
+            <table className="data">
+              <thead>
                 <tr>
-                  <td colSpan={5} className="muted">
-                    No tool calls yet.
-                  </td>
+                  <th scope="col">When</th>
+                  <th scope="col">Plugin</th>
+                  <th scope="col">Tool</th>
+                  <th scope="col">Outcome</th>
+                  <th scope="col">Time</th>
                 </tr>
-              ) : null}
-              {calls.map((c, i) => (
-                <tr key={c.id || i}>
-                  <td>{when(c.at)}</td>
-                  <td>
-                    {c.plugin} <span className="mono muted">{c.version.length > 16 ? shortDigest(c.version) : c.version}</span>
-                  </td>
-                  <td>{c.tool}</td>
-                  <td>
-                    <span className={outcomeBadge(c.outcome)}>{c.outcome}</span>
-                  </td>
-                  <td>{c.durationMs !== null ? `${c.durationMs} ms` : "—"}</td>
+              </thead>
+              <tbody>
+                {calls.length === 0 ? (
+                  <tr>
+                    <td colSpan={5} className="muted">
+                      No tool calls yet.
+                    </td>
+                  </tr>
+                ) : null}
+                {calls.map((c, i) => (
+                  <tr key={c.id || i}>
+                    <td>{when(c.at)}</td>
+                    <td>
+                      {c.plugin} <span className="mono muted">{c.version.length > 16 ? shortDigest(c.version) : c.version}</span>
+                    </td>
+                    <td>{c.tool}</td>
+                    <td>
+                      <span className={outcomeBadge(c.outcome)}>{c.outcome}</span>
+                    </td>
+                    <td>{c.durationMs !== null ? `${c.durationMs} ms` : "—"}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
+      ) : (
+        <section className="panel" style={{ marginTop: 24 }} aria-labelledby={`${ids}-counts`}>
+          <h2 id={`${ids}-counts`}>Tool calls since the server started</h2>
+          <div className="table-scroll" tabIndex={0} role="region" aria-labelledby={`${ids}-counts`}>
+            <table className="data">
+              <thead>
+                <tr>
+                  <th scope="col">Plugin</th>
+                  <th scope="col">Tool</th>
+                  <th scope="col">Outcome</th>
+                  <th scope="col">Calls</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      </section>
+              </thead>
+              <tbody>
+                {callCounts.length === 0 ? (
+                  <tr>
+                    <td colSpan={4} className="muted">
+                      No tool calls yet.
+                    </td>
+                  </tr>
+                ) : null}
+                {callCounts.map((c) => (
+                  <tr key={`${c.plugin}/${c.tool}/${c.outcome}`}>
+                    <td>{c.plugin}</td>
+                    <td>{c.tool}</td>
+                    <td>
+                      <span className={outcomeBadge(c.outcome)}>{c.outcome}</span>
+                    </td>
+                    <td>{c.count}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
+      )}
 
       <section className="panel" style={{ marginTop: 24 }} aria-labelledby={`${ids}-audit`}>
         <h2 id={`${ids}-audit`}>Audit log</h2>

@@ -152,16 +152,18 @@ function Playground({ signOut }: { signOut: () => void }) {
                 </div>
                 <div>
                   <dt>Time</dt>
-                  <dd>{result.durationMs !== null ? `${result.durationMs.toFixed(result.durationMs < 10 ? 2 : 0)} ms` : "—"}</dd>
+                    <dd>{result.durationMs !== null ? `${result.durationMs.toFixed(result.durationMs < 10 ? 2 : 0)} ms` : "—"}</dd>
                 </div>
                 <div>
                   <dt>Fuel</dt>
-                  <dd>{result.fuel !== null ? result.fuel.toLocaleString() : "—"}</dd>
+                  <dd>{result.fuel !== null ? result.fuel.toLocaleString("en") : "not metered"}</dd>
                 </div>
                 {result.pluginVersion ? (
                   <div>
                     <dt>Version</dt>
-                    <dd className="mono">{result.pluginVersion}</dd>
+                    <dd className="mono" title={result.digest ?? undefined}>
+                      {result.pluginVersion}
+                    </dd>
                   </div>
                 ) : null}
               </dl>
@@ -172,10 +174,31 @@ function Playground({ signOut }: { signOut: () => void }) {
                   <pre>{result.content}</pre>
                 </>
               ) : null}
+              {result.limitsHit.length ? (
+                <p className="notice error">Limits hit: {result.limitsHit.join(", ")}</p>
+              ) : null}
+              {result.evidence.length ? (
+                <>
+                  <h3>Progress recorded</h3>
+                  <ul className="key-points">
+                    {result.evidence.map((e, i) => (
+                      <li key={i}>
+                        <span className="mono">{e.objectiveId}</span>: {Math.round(e.score * 100)}%{e.note ? ` — ${e.note}` : ""}
+                      </li>
+                    ))}
+                  </ul>
+                </>
+              ) : null}
               {result.display ? (
                 <>
                   <h3>What the learner sees</h3>
                   <DisplayCard display={result.display} headingLevel={4} />
+                </>
+              ) : null}
+              {result.logs.length ? (
+                <>
+                  <h3 style={{ marginTop: 16 }}>Plugin log</h3>
+                  <pre>{result.logs.map((l) => `${l.level.toUpperCase().padEnd(5)} ${l.message}`).join("\n")}</pre>
                 </>
               ) : null}
             </>
