@@ -154,11 +154,13 @@ export class WsTransport implements LessonTransport {
         break;
       case "interrupt": {
         // The learner spoke over the tutor: silence at once, then say how much was heard.
-        const heard = await this.engine?.clear();
-        if (heard) {
-          this.emit({ type: "transcript", action: { type: "interrupted", id: heard.itemId, playedMs: heard.playedMs } });
-          this.send({ kind: "playout", itemId: heard.itemId, playedMs: heard.playedMs });
-        }
+        const heard = (await this.engine?.clear()) ?? null;
+        // Always answer, even when nothing of the item was played: the server waits for it.
+        const itemId = event.itemId ?? heard?.itemId ?? this.audioItem;
+        const playedMs = heard && heard.itemId === itemId ? heard.playedMs : 0;
+        this.emit({ type: "transcript", action: { type: "interrupted", id: itemId, playedMs } });
+        this.send({ kind: "playout", itemId, playedMs });
+        this.inferState("listening");
         break;
       }
       case "truncated":
