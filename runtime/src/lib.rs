@@ -7,6 +7,8 @@
 #![deny(missing_docs)]
 
 pub mod lesson;
+pub mod engine;
+pub mod plugin;
 pub mod store;
 pub mod curriculum;
 pub mod audio;

@@ -1,0 +1,243 @@
+//! The one wasmtime [`Engine`] that runs every teaching-tool plugin.
+//!
+//! It is configured once for the process:
+//! - the component model (plugins are components of the `lectern:tool` world);
+//! - async support, so a call runs on a fiber and yields to the tokio executor at
+//!   every epoch tick instead of blocking a worker thread;
+//! - the pooling allocator, so a fresh instance per call costs a few microseconds
+//!   (slots, memories and fiber stacks are reused and kept warm);
+//! - epoch interruption, driven by a single ticker thread for the whole process
+//!   (shared by every engine the process creates), for wall-clock deadlines;
+//! - optional fuel metering, for a deterministic cost figure and budget;
+//! - an optional on-disk compile cache plus an in-memory cache keyed by sha256, so
+//!   loading the same bytes again never recompiles.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use wasmtime::component::Component;
+use wasmtime::{Config, Engine, EngineWeak, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// Interval between two epoch ticks. A running plugin checks its deadline (and yields
+/// to the executor) at every tick, so this is both the deadline resolution and the
+/// longest stretch a plugin holds a worker thread. 2 ms keeps the deadline well inside
+/// its 20 ms tolerance while the ticker costs ~500 wake-ups per second.
+pub const EPOCH_TICK_MS: u64 = 2;
+
+/// Default number of plugin calls that may be in flight at once (pool slots). Calls
+/// are short (milliseconds) and this machine has 2 cores, so 500 slots absorb large
+/// bursts from many lessons; each slot reserves address space, not memory.
+pub const DEFAULT_MAX_CONCURRENT_INSTANCES: u32 = 500;
+
+/// Largest linear memory any plugin may be granted, even by a per-plugin override.
+/// JavaScript and Python runtimes compiled to components need tens of MiB; 256 MiB
+/// leaves room without letting one plugin take a meaningful share of 24 GiB.
+pub const MAX_PLUGIN_MEMORY_BYTES: u64 = 256 << 20;
+
+/// Core instances a single component may create. Rust components have 1-4; language
+/// runtimes with adapters have more.
+const MAX_CORE_INSTANCES_PER_COMPONENT: u32 = 16;
+
+/// Linear memories a single component may define (one for Rust; a few for
+/// runtimes that link several modules).
+const MAX_MEMORIES_PER_COMPONENT: u32 = 4;
+
+/// Tables a single component may define (the module's own plus shim tables).
+const MAX_TABLES_PER_COMPONENT: u32 = 8;
+
+/// Memory kept resident (not returned to the OS) in a pool slot between calls:
+/// resetting it is then a `memset` instead of an `madvise` + page faults. Rust
+/// components touch well under 1 MiB per call.
+const KEEP_RESIDENT_BYTES: usize = 1 << 20;
+
+/// WebAssembly stack a call may use before it traps as a stack overflow.
+const MAX_WASM_STACK_BYTES: usize = 512 << 10;
+
+/// Native fiber stack per call; must exceed [`MAX_WASM_STACK_BYTES`] plus what host
+/// functions need.
+const ASYNC_STACK_BYTES: usize = 2 << 20;
+
+/// How the plugin engine is set up. `Default` suits a server on this class of
+/// machine; tests and the CLI change single fields.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Plugin calls (instances) that may exist at the same time; the pool size.
+    pub max_concurrent_instances: u32,
+    /// Upper bound for a plugin's linear memory (see [`MAX_PLUGIN_MEMORY_BYTES`]).
+    pub max_memory_bytes: u64,
+    /// Meter fuel, so each call reports the WebAssembly work it did and may be given
+    /// a fuel budget. Costs some speed (typically 10-30 % of guest time).
+    pub fuel: bool,
+    /// Directory for wasmtime's on-disk compile cache; `None` keeps compiled code in
+    /// memory only.
+    pub cache_dir: Option<PathBuf>,
+    /// Use the pooling allocator (the default). Off, each call allocates its memory
+    /// with `mmap`; only useful to compare the two.
+    pub pooling: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            max_concurrent_instances: DEFAULT_MAX_CONCURRENT_INSTANCES,
+            max_memory_bytes: MAX_PLUGIN_MEMORY_BYTES,
+            fuel: true,
+            cache_dir: None,
+            pooling: true,
+        }
+    }
+}
+
+/// The shared engine: cheap to clone, safe to use from any thread.
+#[derive(Clone)]
+pub struct PluginEngine {
+    inner: Arc<EngineInner>,
+}
+
+struct EngineInner {
+    engine: Engine,
+    config: EngineConfig,
+    /// Compiled components by sha256 digest (hex).
+    compiled: Mutex<HashMap<String, Component>>,
+}
+
+impl std::fmt::Debug for PluginEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginEngine")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PluginEngine {
+    /// Build the engine and register it with the process's epoch ticker.
+    pub fn new(config: EngineConfig) -> anyhow::Result<PluginEngine> {
+        let mut wt = Config::new();
+        wt.wasm_component_model(true)
+            .epoch_interruption(true)
+            .consume_fuel(config.fuel)
+            .max_wasm_stack(MAX_WASM_STACK_BYTES)
+            .async_stack_size(ASYNC_STACK_BYTES);
+        if config.pooling {
+            let instances = config.max_concurrent_instances.max(1);
+            let mut pool = PoolingAllocationConfig::new();
+            pool.total_component_instances(instances)
+                .total_core_instances(instances.saturating_mul(4))
+                .total_memories(instances.saturating_mul(2))
+                .total_tables(instances.saturating_mul(4))
+                .total_stacks(instances)
+                .max_core_instances_per_component(MAX_CORE_INSTANCES_PER_COMPONENT)
+                .max_memories_per_component(MAX_MEMORIES_PER_COMPONENT)
+                .max_tables_per_component(MAX_TABLES_PER_COMPONENT)
+                .max_memory_size(usize::try_from(config.max_memory_bytes).unwrap_or(usize::MAX))
+                .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+                .table_keep_resident(KEEP_RESIDENT_BYTES)
+                .async_stack_keep_resident(64 << 10);
+            wt.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        }
+        if let Some(dir) = &config.cache_dir {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating compile cache directory {}", dir.display()))?;
+            let mut cache = wasmtime::CacheConfig::new();
+            cache.with_directory(dir);
+            let cache = wasmtime::Cache::new(cache)
+                .map_err(|e| anyhow::Error::from(e).context("opening the compile cache"))?;
+            wt.cache(Some(cache));
+        }
+        let engine = Engine::new(&wt)
+            .map_err(|e| anyhow::Error::from(e).context("configuring the WebAssembly engine"))?;
+        epoch_ticker().register(engine.weak());
+        Ok(PluginEngine {
+            inner: Arc::new(EngineInner {
+                engine,
+                config,
+                compiled: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The wasmtime engine.
+    pub fn wasmtime(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// How this engine was configured.
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    /// Compile `bytes` (whose sha256 is `digest`), reusing an earlier compilation of
+    /// the same bytes. Returns the component and the time spent compiling (zero when
+    /// it came from the in-memory cache).
+    pub fn compile(&self, digest: &str, bytes: &[u8]) -> anyhow::Result<(Component, Duration)> {
+        if let Some(found) = self.lock_compiled().get(digest) {
+            return Ok((found.clone(), Duration::ZERO));
+        }
+        let started = Instant::now();
+        let component = Component::new(&self.inner.engine, bytes)?;
+        let took = started.elapsed();
+        self.lock_compiled()
+            .insert(digest.to_owned(), component.clone());
+        Ok((component, took))
+    }
+
+    /// Drop the in-memory compilation of `digest` (after its version was removed).
+    pub fn forget(&self, digest: &str) {
+        self.lock_compiled().remove(digest);
+    }
+
+    fn lock_compiled(&self) -> std::sync::MutexGuard<'_, HashMap<String, Component>> {
+        // A panic while holding this lock cannot leave the map inconsistent.
+        self.inner
+            .compiled
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The process-wide epoch ticker: one thread increments the epoch of every live
+/// engine every [`EPOCH_TICK_MS`].
+struct EpochTicker {
+    engines: Mutex<Vec<EngineWeak>>,
+}
+
+fn epoch_ticker() -> &'static EpochTicker {
+    static TICKER: OnceLock<&'static EpochTicker> = OnceLock::new();
+    TICKER.get_or_init(|| {
+        let ticker: &'static EpochTicker = Box::leak(Box::new(EpochTicker {
+            engines: Mutex::new(Vec::new()),
+        }));
+        std::thread::Builder::new()
+            .name("lectern-epoch".into())
+            .spawn(move || ticker.run())
+            .expect("spawning the epoch ticker thread");
+        ticker
+    })
+}
+
+impl EpochTicker {
+    fn register(&self, engine: EngineWeak) {
+        self.engines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(engine);
+    }
+
+    fn run(&self) -> ! {
+        let tick = Duration::from_millis(EPOCH_TICK_MS);
+        loop {
+            std::thread::sleep(tick);
+            let mut engines = self.engines.lock().unwrap_or_else(|p| p.into_inner());
+            engines.retain(|weak| match weak.upgrade() {
+                Some(engine) => {
+                    engine.increment_epoch();
+                    true
+                }
+                None => false,
+            });
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Every adversarial plugin yields its named outcome, and the host survives.
