@@ -14,12 +14,17 @@ struct Cli {
 enum Command {
     /// Print the version and exit.
     Version,
+    /// Run the HTTP API server.
+    Serve(Box<lectern_api::config::Config>),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Version => println!("lectern {}", env!("CARGO_PKG_VERSION")),
+        Command::Serve(config) => {
+            tokio::runtime::Runtime::new()?.block_on(lectern_api::serve::run(*config))?
+        }
     }
     Ok(())
 }

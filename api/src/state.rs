@@ -1,0 +1,122 @@
+//! [`AppState`]: what every handler can reach. Cheap to clone (all shared).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use anyhow::Context;
+use lectern_runtime::engine::EngineConfig;
+use lectern_runtime::plugin::{HostConfig, PluginHost};
+use lectern_runtime::store::Store;
+
+use crate::config::{Config, LiveKitConfig};
+use crate::metrics::Metrics;
+use crate::plugin_sync::{self, PluginSync};
+use crate::rate_limit::RateLimiter;
+
+/// Shared server state, handed to handlers with `State<AppState>`.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The configuration the server started with.
+    pub config: Arc<Config>,
+    /// Prometheus metrics; record into its fields.
+    pub metrics: Arc<Metrics>,
+    /// Per-client limiter for token and session routes (use the
+    /// [`crate::rate_limit::RateLimited`] extractor).
+    pub rate_limiter: Arc<RateLimiter>,
+    /// LiveKit credentials, when all three variables are set.
+    pub livekit: Option<Arc<LiveKitConfig>>,
+    /// The database (migrated).
+    pub store: Store,
+    /// The plugin host: registry of versions, tool calls.
+    pub plugins: PluginHost,
+    /// Announces plugin changes to the other instances (Redis).
+    pub plugin_sync: PluginSync,
+    plugins_loaded: Arc<AtomicBool>,
+}
+
+impl AppState {
+    /// Connects the database and applies migrations, creates the plugin host
+    /// and the rate limiter (Redis is connected lazily, so a Redis outage
+    /// does not stop the start). Plugins are loaded by [`AppState::start`].
+    pub async fn new(config: Config) -> anyhow::Result<Self> {
+        let metrics = Arc::new(Metrics::new());
+        let redis_url = config.redis_url.as_ref().map(|s| s.expose().to_owned());
+        let rate_limiter = Arc::new(RateLimiter::new(
+            config.rate_limit_per_min,
+            redis_url.as_deref(),
+            metrics.clone(),
+        )?);
+        let livekit = config.livekit().map(Arc::new);
+
+        let url = config.effective_database_url();
+        let started = Instant::now();
+        let store = Store::connect(url.expose())
+            .await
+            .context("opening the database (check DATABASE_URL or --data-dir)")?;
+        store
+            .migrate()
+            .await
+            .context("applying database migrations")?;
+        metrics.observe_db("connect_and_migrate", started.elapsed());
+
+        let plugins = PluginHost::new(HostConfig {
+            engine: EngineConfig {
+                max_concurrent_instances: config.plugin_max_instances,
+                ..EngineConfig::default()
+            },
+            ..HostConfig::default()
+        })
+        .context("creating the plugin host")?;
+        let plugin_sync = PluginSync::new(redis_url.as_deref())?;
+
+        Ok(Self {
+            config: Arc::new(config),
+            metrics,
+            rate_limiter,
+            livekit,
+            store,
+            plugins,
+            plugin_sync,
+            plugins_loaded: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// Loads plugins: stores the bundled examples' new versions (when
+    /// configured), loads every plugin's active version from the database,
+    /// and (with Redis) starts following other instances' changes.
+    pub async fn start(&self) -> anyhow::Result<()> {
+        if self.config.bundled_plugins {
+            plugin_sync::store_bundled(&self.plugins, &self.store).await?;
+        }
+        plugin_sync::reconcile_all(&self.plugins, &self.store, &self.metrics).await?;
+        self.plugin_sync.spawn_listener(
+            self.plugins.clone(),
+            self.store.clone(),
+            self.metrics.clone(),
+        );
+        self.plugins_loaded.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Each dependency readiness depends on, with the reason when unusable.
+    pub async fn readiness_checks(&self) -> Vec<(&'static str, Result<(), String>)> {
+        let started = Instant::now();
+        let database = self.store.ping().await.map_err(|e| {
+            tracing::warn!(error = %e, "readiness: database unreachable");
+            "unreachable".to_owned()
+        });
+        self.metrics.observe_db("ping", started.elapsed());
+        let plugins = if self.plugins_loaded.load(Ordering::Acquire) {
+            Ok(())
+        } else {
+            Err("still loading".to_owned())
+        };
+        vec![("database", database), ("plugins", plugins)]
+    }
+
+    /// Releases what the state holds (database connections) at shutdown.
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+}
