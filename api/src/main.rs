@@ -2,6 +2,8 @@
 
 use clap::{Parser, Subcommand};
 
+mod content_cli;
+
 /// Lectern: a runtime for AI voice tutors.
 #[derive(Debug, Parser)]
 #[command(name = "lectern", version, about)]
@@ -16,15 +18,23 @@ enum Command {
     Version,
     /// Run the HTTP API server.
     Serve(Box<lectern_api::config::Config>),
+    /// Apply database migrations and exit.
+    Migrate(content_cli::DatabaseArgs),
+    /// Import or export the curriculum.
+    #[command(subcommand)]
+    Content(content_cli::ContentCommand),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Version => println!("lectern {}", env!("CARGO_PKG_VERSION")),
-        Command::Serve(config) => {
-            tokio::runtime::Runtime::new()?.block_on(lectern_api::serve::run(*config))?
-        }
+        Command::Serve(config) => tokio::runtime::Runtime::new()?.block_on(async {
+            content_cli::seed_sample(config.effective_database_url().expose()).await?;
+            lectern_api::serve::run(*config).await
+        })?,
+        Command::Migrate(db) => tokio::runtime::Runtime::new()?.block_on(content_cli::migrate(&db))?,
+        Command::Content(command) => tokio::runtime::Runtime::new()?.block_on(content_cli::run(command))?,
     }
     Ok(())
 }
