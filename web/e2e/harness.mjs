@@ -127,6 +127,25 @@ export async function startLectern({ script = "lesson" } = {}) {
   };
 }
 
+/**
+ * The fixture teaching tool (e2e/fixtures/versioned-tool) built as `version`:
+ * two builds are two versions of one plugin, for upload and rollback.
+ */
+export function buildVersionedTool(version) {
+  const crate = join(ROOT, "web", "e2e", "fixtures", "versioned-tool");
+  const target = join(TARGET, "e2e-plugin");
+  execFileSync("cargo", ["build", "--release", "--target", "wasm32-wasip2"], {
+    cwd: crate,
+    env: { ...process.env, CARGO_TARGET_DIR: target, LECTERN_E2E_PLUGIN_VERSION: version },
+    stdio: "inherit",
+  });
+  const out = join(OUTPUT, "plugins");
+  mkdirSync(out, { recursive: true });
+  const path = join(out, `e2e-versioned-tool-${version}.wasm`);
+  copyFileSync(join(target, "wasm32-wasip2", "release", "e2e_versioned_tool.wasm"), path);
+  return path;
+}
+
 /** A WAV of a learner speaking, then silence so voice activity detection sees the end. */
 export function learnerWav(text = "Hello! Can you check if I understood photosynthesis?") {
   const path = join(OUTPUT, "learner-speech.wav");

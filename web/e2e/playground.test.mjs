@@ -25,7 +25,8 @@ test("author invokes a tool in the playground", async () => {
   try {
     await page.goto(`${lectern.url}/playground`);
     await signIn(page);
-    const plugin = page.getByLabel("Plugin", { exact: true });
+    const form = page.getByRole("form", { name: "Invoke a tool" });
+    const plugin = form.getByLabel("Plugin", { exact: true });
     await page.waitForFunction(() => document.querySelectorAll("select option").length > 2);
     // Prefer check_understanding (bundled), else the first tool offered.
     const options = await plugin.locator("option").allInnerTexts();
@@ -33,11 +34,11 @@ test("author invokes a tool in the playground", async () => {
     if (preferred >= 0) await plugin.selectOption({ index: preferred });
 
     // An empty required field is refused before anything is sent.
-    const invoke = page.getByRole("button", { name: "Invoke" });
-    const required = page.locator("form [aria-required=true]");
+    const invoke = form.getByRole("button", { name: "Invoke" });
+    const required = form.locator("[aria-required=true]");
     if (await required.count()) {
       await invoke.click();
-      await page.locator(".field .error").first().waitFor();
+      await form.locator(".field .error").first().waitFor();
     }
     // Fill every required field with a sensible value for its kind.
     for (const field of await required.all()) {

@@ -176,7 +176,8 @@ function detailText(v: unknown): string {
   if (typeof v === "string") return v;
   if (typeof v !== "object" || v === null) return "";
   return Object.entries(v as Json)
-    .map(([k, x]) => `${k}: ${typeof x === "string" ? x : JSON.stringify(x)}`)
+    // Digests are long: their first 12 hex digits identify them on screen.
+    .map(([k, x]) => `${k}: ${typeof x === "string" ? (/^[0-9a-f]{64}$/.test(x) ? `${x.slice(0, 12)}…` : x) : JSON.stringify(x)}`)
     .join(", ");
 }
 

@@ -143,7 +143,7 @@ export function SubtopicEditor({ subtopics, plugins, initialId, onUnauthorized }
                   <label className="visually-hidden" htmlFor={`${ids}-o${i}`}>
                     Objective {o.id}
                   </label>
-                  <span className="mono" style={{ minWidth: 90, paddingTop: 10 }}>
+                  <span className="mono" style={{ flex: "0 0 9rem", paddingTop: 10, overflowWrap: "anywhere" }}>
                     {o.id}
                   </span>
                   <input
@@ -179,6 +179,7 @@ export function SubtopicEditor({ subtopics, plugins, initialId, onUnauthorized }
                     {plugins.map((p) => (
                       <option key={p.name}>{p.name}</option>
                     ))}
+                    {b.plugin && !plugins.some((p) => p.name === b.plugin) ? <option value={b.plugin}>{b.plugin} (not loaded)</option> : null}
                   </select>
                 </div>
                 <div className="field">
