@@ -18,6 +18,15 @@ after(async () => {
   await lectern?.stop();
 });
 
+/** Click start; fail at once with the page's message if the lesson cannot start. */
+async function startLesson(page) {
+  await page.getByRole("button", { name: "Start the lesson" }).click();
+  const started = page.getByTestId("agent-state");
+  const refused = page.getByRole("alert");
+  await started.or(refused).first().waitFor({ timeout: 20_000 });
+  if (await refused.isVisible()) throw new Error(`the lesson did not start: ${await refused.innerText()}`);
+}
+
 async function chooseFirstLesson(page, name) {
   await page.goto(lectern.url);
   await page.getByRole("heading", { name: "Start a lesson" }).waitFor();
@@ -34,7 +43,7 @@ test("learner lesson: speak, transcript of both sides, tool card, click an answe
     await chooseFirstLesson(page, "Ada");
     await screenshot(page, "learner-setup", { doc: "learner-setup-desktop" });
     assert.deepEqual(await accessibilityProblems(page), []);
-    await page.getByRole("button", { name: "Start the lesson" }).click();
+    await startLesson(page);
 
     const state = page.getByTestId("agent-state");
     await state.filter({ hasNotText: "Connecting" }).waitFor({ timeout: 20_000 });
@@ -90,7 +99,7 @@ test("learner view at phone width", async () => {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert.ok(overflow <= 0, `page scrolls sideways by ${overflow}px at 390px`);
     await screenshot(page, "learner-phone-setup", { doc: "learner-phone-setup" });
-    await page.getByRole("button", { name: "Start the lesson" }).click();
+    await startLesson(page);
     await page.getByTestId("transcript").locator(".turn.tutor").first().waitFor({ timeout: 40_000 });
     await page.getByTestId("cards").locator(".card").first().waitFor({ timeout: 30_000 });
     const overflowLive = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
