@@ -180,6 +180,11 @@ export async function launchBrowser({ wav } = {}) {
 /** Save a screenshot under test-output/e2e/ (and docs/screenshots/ when asked to refresh them). */
 export async function screenshot(page, name, { doc = null, fullPage = true } = {}) {
   const path = join(OUTPUT, `${name}.png`);
+  // From the top, nothing focused: a sticky header otherwise lands mid-page in full-page shots.
+  await page.evaluate(() => {
+    if (document.activeElement instanceof HTMLElement) document.activeElement.blur();
+    window.scrollTo(0, 0);
+  });
   await page.screenshot({ path, fullPage });
   if (doc && process.env.LECTERN_DOC_SCREENSHOTS === "1") {
     mkdirSync(DOC_SCREENSHOTS, { recursive: true });
