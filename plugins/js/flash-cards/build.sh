@@ -42,6 +42,12 @@ done
 # `npm install --no-save` installs the locked versions like `npm ci`, but unlike
 # `npm ci` it accepts a lock file that lacks other platforms' optional native
 # packages (which registry mirrors often omit), and it never rewrites the lock.
+# Two builds of this plugin at once (say, `cargo test` and `cargo clippy` both
+# building the plugins) must not install into the same folder together.
+if command -v flock >/dev/null; then
+  exec 9>"$HERE/.install.lock"
+  flock 9
+fi
 cd "$HERE"
 STAMP="node_modules/.installed-package-lock.json"
 if [ ! -x node_modules/.bin/jco ] || ! cmp -s package-lock.json "$STAMP"; then

@@ -38,6 +38,12 @@ done
 
 # Install only when the venv was not made from this exact requirements file (a
 # copy of it is the stamp), so a rebuild costs no network and no time.
+# Two builds of this plugin at once (say, `cargo test` and `cargo clippy` both
+# building the plugins) must not install into the same folder together.
+if command -v flock >/dev/null; then
+  exec 9>"$HERE/.install.lock"
+  flock 9
+fi
 VENV="$HERE/.venv"
 STAMP="$VENV/.installed-requirements-build.txt"
 if [ ! -x "$VENV/bin/componentize-py" ] || ! cmp -s "$HERE/requirements-build.txt" "$STAMP"; then
