@@ -53,8 +53,9 @@ test("microphone audio goes out as 20 ms PCM16 frames; the tutor's line follows 
   const problems = recordPageProblems(page);
   try {
     const sent = await scriptedLesson(page, (ws, send) => {
-      send({ type: "session.ready", session_id: "s1", subtopic: { id: "x", title: "Scripted lesson", topic_title: "Tests" } });
+      send({ type: "session.ready", session_id: "s1", subtopic: { id: "x", title: "What a plant needs", topic_title: "Photosynthesis" } });
       send({ type: "agent.state", state: "listening" });
+      setTimeout(() => send({ type: "agent.state", state: "listening" }), 4500);
       setTimeout(() => {
         send({ type: "transcript.learner", item_id: "u1", text: "What does a plant need?", final: true });
         send({ type: "tool.card", call_id: "c1", tool: "check_understanding", display: { type: "question", prompt: "What does a plant need to make sugar?", choices: ["Light, water and carbon dioxide", "Only soil"], objective_id: null } });
@@ -89,6 +90,13 @@ test("microphone audio goes out as 20 ms PCM16 frames; the tutor's line follows 
     });
     assert.ok(loud, "the frames carry the microphone's speech, not silence");
     await page.getByText("50%").waitFor();
+    await page.getByTestId("agent-state").filter({ hasText: "Listening" }).waitFor({ timeout: 5_000 });
+    await screenshot(page, "lesson-client-desktop", { doc: "learner-desktop" });
+    await page.setViewportSize({ width: 390, height: 844 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `the lesson scrolls sideways by ${overflow}px at 390px`);
+    await screenshot(page, "lesson-client-phone", { doc: "learner-phone" });
+    await page.setViewportSize({ width: 1280, height: 900 });
 
     // Clicking a choice answers by text; ending sends lesson.end.
     await page.getByRole("button", { name: "Light, water and carbon dioxide" }).click();
