@@ -80,15 +80,51 @@ const RUST_PLUGINS: &[RustPlugin] = &[
         folder: "testing",
         role: Role::Baseline,
     },
-    // RustPlugin { name: "spin-loop", folder: "testing", role: Role::Adversarial },
-    // RustPlugin { name: "memory-hog", folder: "testing", role: Role::Adversarial },
-    // RustPlugin { name: "trap", folder: "testing", role: Role::Adversarial },
-    // RustPlugin { name: "deep-recursion", folder: "testing", role: Role::Adversarial },
-    // RustPlugin { name: "oversized-output", folder: "testing", role: Role::Adversarial },
-    // RustPlugin { name: "invalid-output", folder: "testing", role: Role::Adversarial },
-    // RustPlugin { name: "forbidden-import", folder: "testing", role: Role::Adversarial },
-    // RustPlugin { name: "wrong-contract", folder: "testing", role: Role::Adversarial },
-    // RustPlugin { name: "broken-schema", folder: "testing", role: Role::Adversarial },
+    RustPlugin {
+        name: "spin-loop",
+        folder: "testing",
+        role: Role::Adversarial,
+    },
+    RustPlugin {
+        name: "memory-hog",
+        folder: "testing",
+        role: Role::Adversarial,
+    },
+    RustPlugin {
+        name: "trap",
+        folder: "testing",
+        role: Role::Adversarial,
+    },
+    RustPlugin {
+        name: "deep-recursion",
+        folder: "testing",
+        role: Role::Adversarial,
+    },
+    RustPlugin {
+        name: "oversized-output",
+        folder: "testing",
+        role: Role::Adversarial,
+    },
+    RustPlugin {
+        name: "invalid-output",
+        folder: "testing",
+        role: Role::Adversarial,
+    },
+    RustPlugin {
+        name: "forbidden-import",
+        folder: "testing",
+        role: Role::Adversarial,
+    },
+    RustPlugin {
+        name: "wrong-contract",
+        folder: "testing",
+        role: Role::Adversarial,
+    },
+    RustPlugin {
+        name: "broken-schema",
+        folder: "testing",
+        role: Role::Adversarial,
+    },
 ];
 
 /// Folders whose `*/build.sh` scripts each produce one component.

@@ -13,16 +13,20 @@
 //!   without a test a compile error:
 //!
 //! ```
-//! macro_rules! assert_test_exists {
-//!     ($name:ident) => {
-//!         #[allow(unused_imports)]
-//!         use self::$name as _;
-//!     };
+//! mod adversarial {
+//!     macro_rules! assert_test_exists {
+//!         ($name:ident) => {
+//!             #[allow(unused_imports)]
+//!             use self::$name as _;
+//!         };
+//!     }
+//!     // One test per fixture; deleting one makes this fail to compile.
+//!     # fn spin_loop() {} fn memory_hog() {} fn trap() {} fn deep_recursion() {}
+//!     # fn oversized_output() {} fn invalid_output() {} fn forbidden_import() {}
+//!     # fn wrong_contract() {} fn broken_schema() {} fn garbage() {}
+//!     lectern_plugin_artifacts::foreach_adversarial!(assert_test_exists);
 //! }
-//! # fn spin_loop() {} fn memory_hog() {} fn trap() {} fn deep_recursion() {}
-//! # fn oversized_output() {} fn invalid_output() {} fn forbidden_import() {}
-//! # fn wrong_contract() {} fn broken_schema() {} fn garbage() {}
-//! lectern_plugin_artifacts::foreach_adversarial!(assert_test_exists);
+//! # fn main() {}
 //! ```
 //!
 //! A missing `wasm32-wasip2` target fails the build with the command that

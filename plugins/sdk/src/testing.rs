@@ -152,10 +152,10 @@ impl FakeEnv {
         let context = self.context.clone();
         let mut call = Call::new(context, tool, arguments.to_string(), self);
         let result = T::invoke(&mut call);
-        if let Ok(output) = &result {
-            if let Err(problem) = check_output(output) {
-                panic!("`{tool}` returned output the host would reject: {problem}");
-            }
+        if let Ok(output) = &result
+            && let Err(problem) = check_output(output)
+        {
+            panic!("`{tool}` returned output the host would reject: {problem}");
         }
         result
     }
@@ -293,18 +293,18 @@ pub fn check_output(output: &ToolOutput) -> Result<(), String> {
     if output.content.trim().is_empty() {
         return Err("`content` is empty".to_owned());
     }
-    if let Some(Display::Score(card)) = &output.display {
-        if card.correct > card.total {
-            return Err(format!(
-                "the score card says {} correct out of {}",
-                card.correct, card.total
-            ));
-        }
+    if let Some(Display::Score(card)) = &output.display
+        && card.correct > card.total
+    {
+        return Err(format!(
+            "the score card says {} correct out of {}",
+            card.correct, card.total
+        ));
     }
-    if let Some(Display::Question(card)) = &output.display {
-        if card.prompt.trim().is_empty() {
-            return Err("the question card has no prompt".to_owned());
-        }
+    if let Some(Display::Question(card)) = &output.display
+        && card.prompt.trim().is_empty()
+    {
+        return Err("the question card has no prompt".to_owned());
     }
     Ok(())
 }

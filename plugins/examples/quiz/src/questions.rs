@@ -168,12 +168,12 @@ pub fn parse_choice(answer: &str, choices: &[String], normalizer: &Normalizer) -
         }
         _ => None,
     };
-    if let Some(token) = letter_token {
-        if token.len() == 1 {
-            let index = (token.as_bytes()[0].to_ascii_uppercase()).wrapping_sub(b'A') as usize;
-            if index < choices.len() {
-                return Some(index);
-            }
+    if let Some(token) = letter_token
+        && token.len() == 1
+    {
+        let index = (token.as_bytes()[0].to_ascii_uppercase()).wrapping_sub(b'A') as usize;
+        if index < choices.len() {
+            return Some(index);
         }
     }
     let given = normalizer.concepts(trimmed);
