@@ -71,6 +71,13 @@ pub fn inspect(bytes: &[u8]) -> Result<ComponentFacts, LoadError> {
             ),
         ));
     }
+    if !bytes.starts_with(b"\0asm") {
+        return Err(LoadError::new(
+            LoadErrorCode::NotAComponent,
+            "the file is not WebAssembly (it does not start with the `\\0asm` magic bytes); \
+             build the plugin with `cargo build --target wasm32-wasip2 --release` and give the .wasm file",
+        ));
+    }
     let mut depth = 0usize;
     let mut version_text: Option<String> = None;
     let mut imports = Vec::new();
@@ -79,8 +86,10 @@ pub fn inspect(bytes: &[u8]) -> Result<ComponentFacts, LoadError> {
             LoadError::new(
                 LoadErrorCode::NotAComponent,
                 format!(
-                    "this is not a valid WebAssembly component ({e}); build the plugin with \
-                     `cargo build --target wasm32-wasip2 --release` and give the .wasm file"
+                    "this is not a valid WebAssembly component ({} at byte {}); build the plugin with \
+                     `cargo build --target wasm32-wasip2 --release` and give the .wasm file",
+                    e.message(),
+                    e.offset()
                 ),
             )
         })?;
