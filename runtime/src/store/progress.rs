@@ -212,7 +212,7 @@ impl ProgressRepo<'_> {
         .bind(subtopic_id)
         .fetch_all(self.store.reader())
         .await?;
-        Ok(mastery_of(learner_id, subtopic_id, &objectives, &rows)?)
+        mastery_of(learner_id, subtopic_id, &objectives, &rows)
     }
 
     /// A learner's mastery of every subtopic they have evidence for, by subtopic id.
