@@ -2,7 +2,8 @@
 //! the lesson says: words, stop words, stemming by the lesson's locale, and
 //! a stable hash for varying choices without a random source.
 
-use std::collections::BTreeSet;
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
 
 use rust_stemmers::{Algorithm, Stemmer};
 
@@ -45,9 +46,14 @@ pub fn is_english_stop_word(word: &str) -> bool {
 /// stop words, reduced to their stem ("photosynthesising" and
 /// "photosynthesis" meet), so answers can be compared with the lesson
 /// whatever the inflection.
+///
+/// Stems are remembered for the normalizer's lifetime: a tool compares the
+/// same lesson words many times in one call, and stemming is the costly part.
 pub struct Normalizer {
     stemmer: Option<Stemmer>,
     english: bool,
+    stems: RefCell<HashMap<String, String>>,
+    concept_sets: RefCell<HashMap<String, BTreeSet<String>>>,
 }
 
 impl Normalizer {
@@ -83,6 +89,8 @@ impl Normalizer {
         Normalizer {
             stemmer: algorithm.map(Stemmer::create),
             english: matches!(language.as_str(), "" | "en"),
+            stems: RefCell::new(HashMap::new()),
+            concept_sets: RefCell::new(HashMap::new()),
         }
     }
 
@@ -107,10 +115,17 @@ impl Normalizer {
 
     /// The stem of one lowercase word.
     pub fn stem(&self, word: &str) -> String {
-        match &self.stemmer {
-            Some(stemmer) => stemmer.stem(word).into_owned(),
-            None => word.to_owned(),
+        let Some(stemmer) = &self.stemmer else {
+            return word.to_owned();
+        };
+        if let Some(stem) = self.stems.borrow().get(word) {
+            return stem.clone();
         }
+        let stem = stemmer.stem(word).into_owned();
+        self.stems
+            .borrow_mut()
+            .insert(word.to_owned(), stem.clone());
+        stem
     }
 
     /// The concept terms of `text`, in order, repeats kept.
@@ -122,9 +137,17 @@ impl Normalizer {
             .collect()
     }
 
-    /// The distinct concept terms of `text`.
+    /// The distinct concept terms of `text` (remembered per text, since
+    /// tools compare the same lesson statements over and over).
     pub fn concepts(&self, text: &str) -> BTreeSet<String> {
-        self.terms(text).into_iter().collect()
+        if let Some(concepts) = self.concept_sets.borrow().get(text) {
+            return concepts.clone();
+        }
+        let concepts: BTreeSet<String> = self.terms(text).into_iter().collect();
+        self.concept_sets
+            .borrow_mut()
+            .insert(text.to_owned(), concepts.clone());
+        concepts
     }
 
     /// The concept words of `text` as written (not stemmed), each once, in

@@ -148,9 +148,10 @@ fn ask(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
     let mut focus_note = String::new();
     let mut pool: Vec<&Question> = questions.iter().collect();
     if let Some(focus) = focus {
+        let wanted = normalizer.concepts(focus);
         let scores: Vec<usize> = questions
             .iter()
-            .map(|q| focus_match(q, &normalizer.concepts(focus), &normalizer))
+            .map(|q| focus_match(q, &wanted, &normalizer))
             .collect();
         let best = scores.iter().copied().max().unwrap_or(0);
         if best == 0 {
