@@ -228,7 +228,7 @@ pub fn pcm16_to_le_bytes(pcm: &[i16], out: &mut Vec<u8>) {
 
 /// Little-endian bytes as PCM16 samples; a trailing odd byte is an error.
 pub fn le_bytes_to_pcm16(bytes: &[u8]) -> Result<Vec<i16>, OddByteCount> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(OddByteCount(bytes.len()));
     }
     Ok(bytes

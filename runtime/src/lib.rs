@@ -14,3 +14,4 @@ pub mod curriculum;
 pub mod audio;
 pub mod realtime;
 pub mod transport;
+pub mod session;

@@ -135,15 +135,14 @@ async fn connects_with_bearer_and_round_trips_the_ga_events() {
                         .len(),
                 );
             }
-            RealtimeEvent::Server(ServerEvent::ResponseDone { response }) => {
+            RealtimeEvent::Server(ServerEvent::ResponseDone { response })
                 if response
                     .output
                     .iter()
-                    .any(|i| matches!(i, Item::Message { .. }))
-                {
-                    assert_eq!(response.status.as_deref(), Some("completed"));
-                    break;
-                }
+                    .any(|i| matches!(i, Item::Message { .. })) =>
+            {
+                assert_eq!(response.status.as_deref(), Some("completed"));
+                break;
             }
             _ => {}
         }

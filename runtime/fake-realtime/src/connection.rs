@@ -70,6 +70,8 @@ pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>, id: usize) {
     let auth: Arc<Mutex<Option<String>>> = Arc::default();
     let seen = auth.clone();
     let required = shared.options.require_key.clone();
+    // The handshake callback's signature is tungstenite's; its error is large by design.
+    #[allow(clippy::result_large_err)]
     let callback = move |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
         let header = req
             .headers()

@@ -26,6 +26,9 @@ pub const CLOSE_TIMEOUT_MS: u64 = 1_000;
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// What the owner of a [`RealtimeClient`] receives.
+// Server events are the hot path (50 audio deltas a second per lesson);
+// boxing them would allocate for each to shrink the rare variants.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum RealtimeEvent {
     /// A server event, in arrival order.
@@ -52,7 +55,7 @@ pub enum RealtimeEvent {
 }
 
 enum Command {
-    Send(ClientEvent),
+    Send(Box<ClientEvent>),
     /// Pre-serialised `input_audio_buffer.append` text.
     Audio(String),
     Close,
@@ -98,7 +101,7 @@ impl RealtimeClient {
             .expect("history lock")
             .on_client_event(&event);
         self.commands
-            .send(Command::Send(event))
+            .send(Command::Send(Box::new(event)))
             .map_err(|_| RealtimeError::Closed)
     }
 
@@ -130,11 +133,13 @@ impl RealtimeClient {
             return Ok(());
         }
         self.commands
-            .send(Command::Send(ClientEvent::ConversationItemTruncate {
-                item_id: item_id.to_string(),
-                content_index: 0,
-                audio_end_ms,
-            }))
+            .send(Command::Send(Box::new(
+                ClientEvent::ConversationItemTruncate {
+                    item_id: item_id.to_string(),
+                    content_index: 0,
+                    audio_end_ms,
+                },
+            )))
             .map_err(|_| RealtimeError::Closed)
     }
 
@@ -273,7 +278,7 @@ async fn run(
                 _ = &mut sleep => break,
                 cmd = commands.recv() => match cmd {
                     None | Some(Command::Close) => return,
-                    Some(Command::Send(ClientEvent::ResponseCreate { .. })) => interrupted = true,
+                    Some(Command::Send(ev)) if matches!(*ev, ClientEvent::ResponseCreate { .. }) => interrupted = true,
                     Some(_) => {}
                 },
             }

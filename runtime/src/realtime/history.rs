@@ -77,23 +77,21 @@ impl History {
                 name,
                 arguments,
                 ..
-            } => {
-                if !self
-                    .entries
-                    .iter()
-                    .any(|e| e.key.as_deref() == Some(item_id))
-                {
-                    self.entries.push(Entry {
-                        key: Some(item_id.clone()),
-                        item: Item::FunctionCall {
-                            id: None,
-                            call_id: call_id.clone(),
-                            name: name.clone(),
-                            arguments: arguments.clone(),
-                        },
-                        final_text: true,
-                    });
-                }
+            } if !self
+                .entries
+                .iter()
+                .any(|e| e.key.as_deref() == Some(item_id)) =>
+            {
+                self.entries.push(Entry {
+                    key: Some(item_id.clone()),
+                    item: Item::FunctionCall {
+                        id: None,
+                        call_id: call_id.clone(),
+                        name: name.clone(),
+                        arguments: arguments.clone(),
+                    },
+                    final_text: true,
+                });
             }
             _ => {}
         }
