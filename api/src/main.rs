@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 mod content_cli;
+mod plugin_cli;
 
 /// Lectern: a runtime for AI voice tutors.
 #[derive(Debug, Parser)]
@@ -23,11 +24,15 @@ enum Command {
     /// Import or export the curriculum.
     #[command(subcommand)]
     Content(content_cli::ContentCommand),
+    /// Plugin author tools: create, check and call teaching-tool plugins.
+    #[command(subcommand)]
+    Plugin(plugin_cli::PluginCommand),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Plugin(command) => std::process::exit(plugin_cli::run(command)),
         Command::Version => println!("lectern {}", env!("CARGO_PKG_VERSION")),
         Command::Serve(config) => tokio::runtime::Runtime::new()?.block_on(async {
             content_cli::seed_sample(config.effective_database_url().expose()).await?;

@@ -92,7 +92,9 @@ async fn run() {
         lectern_plugin_artifacts::CHECK_UNDERSTANDING,
     ] {
         let bytes = std::fs::read(path).expect("built plugin");
-        host.install_and_activate(&bytes).await.expect("plugin loads");
+        host.install_and_activate(&bytes)
+            .await
+            .expect("plugin loads");
     }
     let (noop, _) = host.registry().active("noop").expect("noop active");
     let tools = host
@@ -112,13 +114,26 @@ async fn run() {
     };
     let noop_call = |session: &str| ToolCall::new("noop", "{}", session, lesson.clone());
 
-    let mut floor = Series { name: "floor (noop: store + instantiate + invoke)", samples: Vec::new() };
-    let mut full = Series { name: "full path (check_understanding)", samples: Vec::new() };
-    let mut full_noop = Series { name: "full path (noop)", samples: Vec::new() };
+    let mut floor = Series {
+        name: "floor (noop: store + instantiate + invoke)",
+        samples: Vec::new(),
+    };
+    let mut full = Series {
+        name: "full path (check_understanding)",
+        samples: Vec::new(),
+    };
+    let mut full_noop = Series {
+        name: "full path (noop)",
+        samples: Vec::new(),
+    };
 
     for i in 0..WARM_UP_CALLS {
-        host.raw_invoke(&noop, "noop", "{}").await.expect("floor call");
-        let r = host.call(&tools, full_call(&format!("warm-{}", i % 8))).await;
+        host.raw_invoke(&noop, "noop", "{}")
+            .await
+            .expect("floor call");
+        let r = host
+            .call(&tools, full_call(&format!("warm-{}", i % 8)))
+            .await;
         assert_eq!(r.outcome, Outcome::Ok, "{r:?}");
         let r = host.call(&tools, noop_call("warm")).await;
         assert_eq!(r.outcome, Outcome::Ok, "{r:?}");
@@ -129,7 +144,9 @@ async fn run() {
         let session = format!("bench-{round}");
         for _ in 0..CALLS_PER_ROUND {
             let t = Instant::now();
-            host.raw_invoke(&noop, "noop", "{}").await.expect("floor call");
+            host.raw_invoke(&noop, "noop", "{}")
+                .await
+                .expect("floor call");
             floor.samples.push(t.elapsed());
         }
         for _ in 0..CALLS_PER_ROUND {
@@ -148,7 +165,10 @@ async fn run() {
         host.state().end_session(&session);
     }
 
-    println!("plugin_call: {} calls per path, {ROUNDS} interleaved rounds", ROUNDS * CALLS_PER_ROUND);
+    println!(
+        "plugin_call: {} calls per path, {ROUNDS} interleaved rounds",
+        ROUNDS * CALLS_PER_ROUND
+    );
     let floor_p50 = floor.p(0.5);
     let mut rows = Vec::new();
     for s in [&mut floor, &mut full, &mut full_noop] {
@@ -166,13 +186,21 @@ async fn run() {
     println!("  check_understanding fuel per call: {fuel}");
     println!(
         "  full/floor at p50: {ratio:.2} (target <= {TARGET_RATIO_P50}) {}",
-        if ratio <= TARGET_RATIO_P50 { "MET" } else { "MISSED" }
+        if ratio <= TARGET_RATIO_P50 {
+            "MET"
+        } else {
+            "MISSED"
+        }
     );
     println!(
         "  full-path p99: {:.1} µs (target < {} µs) {}",
         micros(rows[1].1),
         TARGET_FULL_P99.as_micros(),
-        if rows[1].1 < TARGET_FULL_P99 { "MET" } else { "MISSED" }
+        if rows[1].1 < TARGET_FULL_P99 {
+            "MET"
+        } else {
+            "MISSED"
+        }
     );
     println!(
         "  host overhead on the same component (full noop / floor) at p50: {:.2}",

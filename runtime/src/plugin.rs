@@ -207,7 +207,11 @@ impl PluginHost {
             let msg = format!(
                 "there is no tool named `{}` in this lesson (available: {})",
                 call.tool,
-                if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+                if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                }
             );
             return invoke::unavailable(&call, "", msg, started);
         };
@@ -274,7 +278,12 @@ impl PluginHost {
     /// from the version's pre-linked instance and one `invoke`, with none of the
     /// checks, limits, imports state or recording of [`PluginHost::call`].
     #[doc(hidden)]
-    pub async fn raw_invoke(&self, version: &PluginVersion, tool: &str, arguments: &str) -> anyhow::Result<()> {
+    pub async fn raw_invoke(
+        &self,
+        version: &PluginVersion,
+        tool: &str,
+        arguments: &str,
+    ) -> anyhow::Result<()> {
         invoke::raw(&self.inner.engine, version, tool, arguments).await
     }
 
@@ -282,7 +291,10 @@ impl PluginHost {
     /// activated when it appears or changes, after [`WATCH_DEBOUNCE_MS`] of quiet.
     /// Failures are logged and announced as [`RegistryEvent::LoadFailed`]. Stops
     /// when the returned watcher is dropped. Must be called within a tokio runtime.
-    pub async fn watch_dir(&self, dir: impl AsRef<std::path::Path>) -> anyhow::Result<PluginDirWatcher> {
+    pub async fn watch_dir(
+        &self,
+        dir: impl AsRef<std::path::Path>,
+    ) -> anyhow::Result<PluginDirWatcher> {
         watch::watch(self.clone(), dir.as_ref()).await
     }
 

@@ -122,7 +122,10 @@ impl Breaker {
         let inner = self.lock();
         match inner.opened_at {
             None => BreakerState::Closed,
-            Some(at) if inner.trial_in_flight || at.elapsed() >= Duration::from_millis(self.config.cooldown_ms) => {
+            Some(at)
+                if inner.trial_in_flight
+                    || at.elapsed() >= Duration::from_millis(self.config.cooldown_ms) =>
+            {
                 BreakerState::HalfOpen
             }
             Some(_) => BreakerState::Open,
@@ -150,7 +153,10 @@ mod tests {
         std::thread::sleep(Duration::from_millis(25));
         let trial = b.admit();
         assert_eq!(trial, Admission::Trial);
-        assert!(matches!(b.admit(), Admission::Refused { .. }), "one trial at a time");
+        assert!(
+            matches!(b.admit(), Admission::Refused { .. }),
+            "one trial at a time"
+        );
         b.record(trial, true);
         assert_eq!(b.state(), BreakerState::Open);
         std::thread::sleep(Duration::from_millis(25));

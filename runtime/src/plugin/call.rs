@@ -201,11 +201,19 @@ impl CallRecord {
             return out.content.clone();
         }
         let advice = match self.outcome {
-            Outcome::Ok | Outcome::PluginError => "The tool could not do this; tell the learner briefly and continue the lesson without it.",
+            Outcome::Ok | Outcome::PluginError => {
+                "The tool could not do this; tell the learner briefly and continue the lesson without it."
+            }
             Outcome::InvalidArguments => "Fix the arguments as described and call the tool again.",
-            Outcome::DeadlineExceeded => "The tool took too long and was stopped; continue the lesson without it.",
-            Outcome::MemoryLimit | Outcome::Trap | Outcome::InvalidOutput => "The tool failed; continue the lesson without it.",
-            Outcome::Unavailable => "The tool is not available right now; continue the lesson without it.",
+            Outcome::DeadlineExceeded => {
+                "The tool took too long and was stopped; continue the lesson without it."
+            }
+            Outcome::MemoryLimit | Outcome::Trap | Outcome::InvalidOutput => {
+                "The tool failed; continue the lesson without it."
+            }
+            Outcome::Unavailable => {
+                "The tool is not available right now; continue the lesson without it."
+            }
         };
         let detail = self.error.as_deref().unwrap_or("");
         serde_json::json!({

@@ -158,7 +158,8 @@ pub fn inspect(bytes: &[u8]) -> Result<ComponentFacts, LoadError> {
 }
 
 fn check_contract_version(version: &semver::Version) -> Result<(), LoadError> {
-    let host = semver::Version::parse(HOST_CONTRACT_VERSION).expect("host contract version is semver");
+    let host =
+        semver::Version::parse(HOST_CONTRACT_VERSION).expect("host contract version is semver");
     // 0.x versions change incompatibly at the minor number; within a minor a guest
     // may not rely on anything newer than the host has.
     let served = version.major == host.major
@@ -243,8 +244,14 @@ mod tests {
 
     #[test]
     fn garbage_and_core_modules_are_not_components() {
-        assert_eq!(inspect(b"not wasm").unwrap_err().code, LoadErrorCode::NotAComponent);
+        assert_eq!(
+            inspect(b"not wasm").unwrap_err().code,
+            LoadErrorCode::NotAComponent
+        );
         let module = b"\0asm\x01\0\0\0";
-        assert_eq!(inspect(module).unwrap_err().code, LoadErrorCode::NotAComponent);
+        assert_eq!(
+            inspect(module).unwrap_err().code,
+            LoadErrorCode::NotAComponent
+        );
     }
 }

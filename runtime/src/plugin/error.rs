@@ -118,7 +118,9 @@ pub enum RegistryError {
         second: String,
     },
     /// The plugin is installed but has no active version, or is disabled.
-    #[error("not_active: plugin `{0}` is disabled or has no active version; activate a version first")]
+    #[error(
+        "not_active: plugin `{0}` is disabled or has no active version; activate a version first"
+    )]
     NotActive(String),
     /// A binding's configuration is not a JSON object.
     #[error("invalid_config: the configuration for plugin `{0}` must be a JSON object")]

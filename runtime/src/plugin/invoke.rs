@@ -34,7 +34,12 @@ pub(crate) struct Invoker<'a> {
 }
 
 /// A record for a call that never reached a plugin version.
-pub(crate) fn unavailable(call: &ToolCall, plugin: &str, message: String, started: Instant) -> CallRecord {
+pub(crate) fn unavailable(
+    call: &ToolCall,
+    plugin: &str,
+    message: String,
+    started: Instant,
+) -> CallRecord {
     CallRecord {
         plugin: plugin.to_owned(),
         version: String::new(),
@@ -120,7 +125,11 @@ impl Invoker<'_> {
             );
             return finish(record, Outcome::InvalidArguments, Some(msg));
         }
-        let arguments: &str = if call.arguments.trim().is_empty() { "{}" } else { &call.arguments };
+        let arguments: &str = if call.arguments.trim().is_empty() {
+            "{}"
+        } else {
+            &call.arguments
+        };
         let parsed: serde_json::Value = match serde_json::from_str(arguments) {
             Ok(v) => v,
             Err(e) => {
@@ -136,7 +145,11 @@ impl Invoker<'_> {
                 .take(MAX_SCHEMA_ERRORS_REPORTED)
                 .map(|e| {
                     let at = e.instance_path().to_string();
-                    if at.is_empty() { e.to_string() } else { format!("{at}: {e}") }
+                    if at.is_empty() {
+                        e.to_string()
+                    } else {
+                        format!("{at}: {e}")
+                    }
                 })
                 .collect();
             let msg = format!(
@@ -178,8 +191,12 @@ impl Invoker<'_> {
             learner_id: call.learner_id.clone(),
             locale: call.locale.clone(),
             config: config.to_owned(),
-            budget_ms: u32::try_from(deadline.saturating_duration_since(Instant::now()).as_millis())
-                .unwrap_or(u32::MAX),
+            budget_ms: u32::try_from(
+                deadline
+                    .saturating_duration_since(Instant::now())
+                    .as_millis(),
+            )
+            .unwrap_or(u32::MAX),
         };
         enum Step {
             Instantiate(wasmtime::Error),
@@ -192,7 +209,10 @@ impl Invoker<'_> {
                     Ok(tool) => tool,
                     Err(e) => return Step::Instantiate(e),
                 };
-                match tool.call_invoke(&mut store, &ctx, &call.tool, arguments).await {
+                match tool
+                    .call_invoke(&mut store, &ctx, &call.tool, arguments)
+                    .await
+                {
                     Ok(done) => Step::Done(done),
                     Err(e) => Step::Call(e),
                 }
@@ -206,14 +226,21 @@ impl Invoker<'_> {
         let (outcome, error, output) = match result {
             Err(_elapsed) => {
                 record.limits_hit.push(LimitHit::Deadline);
-                (Outcome::DeadlineExceeded, Some(deadline_message(limits)), None)
+                (
+                    Outcome::DeadlineExceeded,
+                    Some(deadline_message(limits)),
+                    None,
+                )
             }
             Ok(Step::Instantiate(e)) if e.downcast_ref::<Trap>().is_none() && !memory_hit => {
                 // The pool is full or similar: the host's problem, not the plugin's.
                 tracing::warn!(plugin = %tag, error = %format!("{e:#}"), "could not instantiate plugin");
                 (
                     Outcome::Unavailable,
-                    Some("the host is at capacity and could not start the tool; try again shortly".into()),
+                    Some(
+                        "the host is at capacity and could not start the tool; try again shortly"
+                            .into(),
+                    ),
                     None,
                 )
             }
@@ -229,7 +256,11 @@ impl Invoker<'_> {
                     match e.downcast_ref::<Trap>() {
                         Some(Trap::Interrupt) => {
                             record.limits_hit.push(LimitHit::Deadline);
-                            (Outcome::DeadlineExceeded, Some(deadline_message(limits)), None)
+                            (
+                                Outcome::DeadlineExceeded,
+                                Some(deadline_message(limits)),
+                                None,
+                            )
                         }
                         Some(Trap::OutOfFuel) => {
                             record.limits_hit.push(LimitHit::Fuel);
@@ -239,12 +270,20 @@ impl Invoker<'_> {
                             );
                             (Outcome::DeadlineExceeded, Some(msg), None)
                         }
-                        _ => {
-                            let stderr = data.stderr.text();
-                            let mut msg = format!("the tool crashed: {e}");
+                        trap => {
+                            // The trap's kind and the guest's own words (a panic
+                            // message on stderr); the wasm backtrace stays out of
+                            // what the model and the author read first.
+                            let kind = match trap {
+                                Some(t) => t.to_string(),
+                                None => e.root_cause().to_string(),
+                            };
+                            let mut msg = format!("the tool crashed ({kind})");
+                            let stderr = panic_message(&data.stderr.text());
                             if !stderr.is_empty() {
-                                msg.push_str(&format!(" — {}", sanitize(&stderr)));
+                                msg.push_str(&format!(": {}", sanitize(&stderr)));
                             }
+                            tracing::debug!(plugin = %tag, error = ?e, "plugin trapped");
                             (Outcome::Trap, Some(msg), None)
                         }
                     }
@@ -253,20 +292,27 @@ impl Invoker<'_> {
             Ok(Step::Done(Err(wit::ToolError::InvalidArguments(m)))) => {
                 (Outcome::InvalidArguments, Some(sanitize(&m)), None)
             }
-            Ok(Step::Done(Err(wit::ToolError::Failed(m)))) => (Outcome::PluginError, Some(sanitize(&m)), None),
-            Ok(Step::Done(Ok(raw))) => match output::check(raw, &call.lesson, limits.max_output_bytes) {
-                Ok(out) => (Outcome::Ok, None, Some(out)),
-                Err(rejected) => {
-                    if rejected.too_large {
-                        record.limits_hit.push(LimitHit::OutputBytes);
+            Ok(Step::Done(Err(wit::ToolError::Failed(m)))) => {
+                (Outcome::PluginError, Some(sanitize(&m)), None)
+            }
+            Ok(Step::Done(Ok(raw))) => {
+                match output::check(raw, &call.lesson, limits.max_output_bytes) {
+                    Ok(out) => (Outcome::Ok, None, Some(out)),
+                    Err(rejected) => {
+                        if rejected.too_large {
+                            record.limits_hit.push(LimitHit::OutputBytes);
+                        }
+                        (
+                            Outcome::InvalidOutput,
+                            Some(format!(
+                                "the tool returned an invalid output: {}",
+                                rejected.message
+                            )),
+                            None,
+                        )
                     }
-                    (
-                        Outcome::InvalidOutput,
-                        Some(format!("the tool returned an invalid output: {}", rejected.message)),
-                        None,
-                    )
                 }
-            },
+            }
         };
         if memory_hit && outcome != Outcome::MemoryLimit {
             record.limits_hit.push(LimitHit::Memory);
@@ -298,6 +344,17 @@ impl Invoker<'_> {
     }
 }
 
+/// What a guest wrote to stderr, without the runtime's hints: `thread '…'
+/// panicked at FILE:LINE:COL:` and the message, on one line.
+fn panic_message(stderr: &str) -> String {
+    stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn deadline_message(limits: &CallLimits) -> String {
     format!(
         "the tool did not finish within its {} ms deadline and was stopped",
@@ -326,6 +383,8 @@ pub(crate) async fn raw(
         budget_ms: 0,
     };
     let instance = version.pre.instantiate_async(&mut store).await?;
-    let _ = instance.call_invoke(&mut store, &ctx, tool, arguments).await?;
+    let _ = instance
+        .call_invoke(&mut store, &ctx, tool, arguments)
+        .await?;
     Ok(())
 }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use wasmtime::component::Linker;
 
+use super::HostConfig;
 use super::bindings::{TeachingToolPre, types as wit};
 use super::breaker::{Breaker, BreakerState};
 use super::contract;
@@ -20,7 +21,6 @@ use super::imports::{LogBucket, LogCollector, ProgressLedger};
 use super::manifest::{self, Manifest, Validators};
 use super::sandbox::{self, CallState};
 use super::state::StateView;
-use super::HostConfig;
 use crate::engine::PluginEngine;
 use crate::lesson::{Level, Subtopic};
 
@@ -141,18 +141,22 @@ pub fn digest_of(bytes: &[u8]) -> String {
 /// A subtopic with nothing in it: what `describe` sees if it reads the lesson.
 pub(crate) fn empty_lesson() -> Arc<Subtopic> {
     static EMPTY: std::sync::OnceLock<Arc<Subtopic>> = std::sync::OnceLock::new();
-    EMPTY.get_or_init(|| Arc::new(Subtopic {
-        id: String::new(),
-        topic_id: String::new(),
-        topic_title: String::new(),
-        title: String::new(),
-        summary: String::new(),
-        content: String::new(),
-        objectives: Vec::new(),
-        key_points: Vec::new(),
-        examples: Vec::new(),
-        level: Level::default(),
-    })).clone()
+    EMPTY
+        .get_or_init(|| {
+            Arc::new(Subtopic {
+                id: String::new(),
+                topic_id: String::new(),
+                topic_title: String::new(),
+                title: String::new(),
+                summary: String::new(),
+                content: String::new(),
+                objectives: Vec::new(),
+                key_points: Vec::new(),
+                examples: Vec::new(),
+                level: Level::default(),
+            })
+        })
+        .clone()
 }
 
 pub(crate) async fn load(
@@ -256,15 +260,22 @@ async fn link_and_describe(
     let failed = |why: String| {
         LoadError::new(
             LoadErrorCode::DescribeFailed,
-            format!("`describe` failed when the plugin was loaded: {why}; run it locally with `lectern plugin check`"),
+            format!(
+                "`describe` failed when the plugin was loaded: {why}; run it locally with `lectern plugin check`"
+            ),
         )
     };
     match result {
-        Err(_) => Err(failed(format!("it took longer than {DESCRIBE_DEADLINE_MS} ms"))),
+        Err(_) => Err(failed(format!(
+            "it took longer than {DESCRIBE_DEADLINE_MS} ms"
+        ))),
         Ok(Err(e)) => {
             let data = store.data();
             let why = if data.memory.hit {
-                format!("it needed more than {} bytes of memory", config.limits.memory_bytes)
+                format!(
+                    "it needed more than {} bytes of memory",
+                    config.limits.memory_bytes
+                )
             } else {
                 let stderr = data.stderr.text();
                 if stderr.is_empty() {

@@ -110,7 +110,8 @@ pub(crate) fn check(raw: wit::Manifest) -> Result<(Manifest, Validators), LoadEr
                 spec.name
             ))));
         }
-        if spec.description.trim().is_empty() || spec.description.len() > MAX_TOOL_DESCRIPTION_BYTES {
+        if spec.description.trim().is_empty() || spec.description.len() > MAX_TOOL_DESCRIPTION_BYTES
+        {
             return Err(tag(invalid(format!(
                 "tool `{}` needs a description for the model of 1 to {MAX_TOOL_DESCRIPTION_BYTES} bytes",
                 spec.name
@@ -144,18 +145,27 @@ fn check_schema(tool: &str, text: &str) -> Result<(Value, jsonschema::Validator)
         )
     };
     if text.len() > MAX_SCHEMA_BYTES {
-        return Err(bad(format!("are larger than {MAX_SCHEMA_BYTES} bytes; simplify the schema")));
+        return Err(bad(format!(
+            "are larger than {MAX_SCHEMA_BYTES} bytes; simplify the schema"
+        )));
     }
-    let schema: Value = serde_json::from_str(text)
-        .map_err(|e| bad(format!("are not JSON ({e}); write them as a JSON Schema object")))?;
+    let schema: Value = serde_json::from_str(text).map_err(|e| {
+        bad(format!(
+            "are not JSON ({e}); write them as a JSON Schema object"
+        ))
+    })?;
     if schema.get("type").and_then(Value::as_str) != Some("object") {
         return Err(bad(
             "must be a JSON Schema with `\"type\": \"object\"` at the top (the model passes named arguments)"
                 .to_owned(),
         ));
     }
-    jsonschema::meta::validate(&schema)
-        .map_err(|e| bad(format!("are not a valid JSON Schema: {e} (at {})", e.instance_path())))?;
+    jsonschema::meta::validate(&schema).map_err(|e| {
+        bad(format!(
+            "are not a valid JSON Schema: {e} (at {})",
+            e.instance_path()
+        ))
+    })?;
     let validator = jsonschema::validator_for(&schema)
         .map_err(|e| bad(format!("cannot be compiled: {e}; remove external `$ref`s")))?;
     Ok((schema, validator))
@@ -204,7 +214,8 @@ mod tests {
         }
     }
 
-    const OBJ: &str = r#"{"type":"object","properties":{"answer":{"type":"string"}},"required":["answer"]}"#;
+    const OBJ: &str =
+        r#"{"type":"object","properties":{"answer":{"type":"string"}},"required":["answer"]}"#;
 
     #[test]
     fn names() {
@@ -233,7 +244,14 @@ mod tests {
         assert_eq!(e.plugin.as_deref(), Some("p@1.0.0"));
         let e = check(raw("p", &[("t", r#"{"type":"array"}"#)])).unwrap_err();
         assert_eq!(e.code, LoadErrorCode::InvalidSchema);
-        let e = check(raw("p", &[("t", r#"{"type":"object","properties":{"a":{"type":"nope"}}}"#)])).unwrap_err();
+        let e = check(raw(
+            "p",
+            &[(
+                "t",
+                r#"{"type":"object","properties":{"a":{"type":"nope"}}}"#,
+            )],
+        ))
+        .unwrap_err();
         assert_eq!(e.code, LoadErrorCode::InvalidSchema);
         let e = check(raw("p", &[("t", "{not json")])).unwrap_err();
         assert_eq!(e.code, LoadErrorCode::InvalidSchema);

@@ -257,7 +257,11 @@ mod tests {
         assert!(check(out("fine", None), &l, 100).is_ok());
         assert!(check(out("  ", None), &l, 100).is_err());
         assert!(check(out("bell\u{7}", None), &l, 100).is_err());
-        assert!(check(out(&"x".repeat(101), None), &l, 100).unwrap_err().too_large);
+        assert!(
+            check(out(&"x".repeat(101), None), &l, 100)
+                .unwrap_err()
+                .too_large
+        );
         let score = |correct, total| {
             wit::Display::Score(wit::ScoreCard {
                 title: "t".into(),

@@ -162,7 +162,11 @@ impl PluginRegistry {
     pub(crate) fn insert(&self, version: Arc<PluginVersion>) -> bool {
         let mut plugins = self.write();
         let entry = plugins.entry(version.name().to_owned()).or_default();
-        if entry.versions.iter().any(|v| v.digest() == version.digest()) {
+        if entry
+            .versions
+            .iter()
+            .any(|v| v.digest() == version.digest())
+        {
             return false;
         }
         entry.versions.push(version.clone());
@@ -295,7 +299,10 @@ impl PluginRegistry {
     }
 
     /// The active version of `plugin` and its limit overrides, as of now.
-    pub fn active(&self, plugin: &str) -> Result<(Arc<PluginVersion>, LimitOverrides), RegistryError> {
+    pub fn active(
+        &self,
+        plugin: &str,
+    ) -> Result<(Arc<PluginVersion>, LimitOverrides), RegistryError> {
         let plugins = self.read();
         let entry = plugins
             .get(plugin)

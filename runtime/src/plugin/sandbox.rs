@@ -262,7 +262,11 @@ pub(crate) fn store(
 }
 
 /// Fuel consumed so far by `store`, when the engine meters fuel.
-pub(crate) fn fuel_used(engine: &PluginEngine, store: &Store<CallState>, budget: Option<u64>) -> Option<u64> {
+pub(crate) fn fuel_used(
+    engine: &PluginEngine,
+    store: &Store<CallState>,
+    budget: Option<u64>,
+) -> Option<u64> {
     if !engine.config().fuel {
         return None;
     }

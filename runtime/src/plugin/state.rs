@@ -48,13 +48,16 @@ impl StateStore {
     /// `--state` file. The size cap is not applied here: the caller chose the data.
     pub fn replace(&self, session_id: &str, plugin: &str, map: StateMap) {
         let bytes = size_of(&map);
-        self.lock().entry(session_id.to_owned()).or_default().insert(
-            plugin.to_owned(),
-            Entry {
-                map: Arc::new(map),
-                bytes,
-            },
-        );
+        self.lock()
+            .entry(session_id.to_owned())
+            .or_default()
+            .insert(
+                plugin.to_owned(),
+                Entry {
+                    map: Arc::new(map),
+                    bytes,
+                },
+            );
     }
 
     /// Forget everything kept for `session` (when the lesson ends).
@@ -70,7 +73,12 @@ impl StateStore {
             .unwrap_or_default()
     }
 
-    pub(crate) fn commit(&self, session_id: &str, plugin: &str, writes: BTreeMap<String, Option<String>>) {
+    pub(crate) fn commit(
+        &self,
+        session_id: &str,
+        plugin: &str,
+        writes: BTreeMap<String, Option<String>>,
+    ) {
         if writes.is_empty() {
             return;
         }
@@ -198,7 +206,10 @@ mod tests {
         assert_eq!(view.keys(), vec!["b".to_owned()]);
         assert!(view.set("c".into(), "x".repeat(200)).is_err());
         store.commit("s", "p", view.into_writes());
-        assert_eq!(store.snapshot("s", "p"), StateMap::from([("b".into(), "2".into())]));
+        assert_eq!(
+            store.snapshot("s", "p"),
+            StateMap::from([("b".into(), "2".into())])
+        );
         store.end_session("s");
         assert!(store.snapshot("s", "p").is_empty());
     }

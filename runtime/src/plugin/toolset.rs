@@ -60,7 +60,10 @@ impl ToolSet {
     /// Resolve `bindings` against the registry. Refused (and nothing is built) when
     /// a plugin is unknown, inactive, a pin is unknown, a config is not an object,
     /// or two plugins provide a tool of the same name.
-    pub fn resolve(registry: &PluginRegistry, bindings: &[ToolBinding]) -> Result<ToolSet, RegistryError> {
+    pub fn resolve(
+        registry: &PluginRegistry,
+        bindings: &[ToolBinding],
+    ) -> Result<ToolSet, RegistryError> {
         let mut tools: BTreeMap<String, BoundTool> = BTreeMap::new();
         for binding in bindings {
             if !binding.config.is_object() {
@@ -98,7 +101,10 @@ impl ToolSet {
 
     /// The tools in the OpenAI Realtime function-tool shape, for `session.update`.
     pub fn realtime_tools(&self) -> Vec<Value> {
-        self.tools.values().map(|t| t.spec.realtime_function()).collect()
+        self.tools
+            .values()
+            .map(|t| t.spec.realtime_function())
+            .collect()
     }
 
     /// The tool specs, by name.

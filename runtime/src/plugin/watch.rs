@@ -40,7 +40,9 @@ impl Drop for PluginDirWatcher {
 
 impl std::fmt::Debug for PluginDirWatcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PluginDirWatcher").field("dir", &self.dir).finish()
+        f.debug_struct("PluginDirWatcher")
+            .field("dir", &self.dir)
+            .finish()
     }
 }
 
@@ -56,7 +58,8 @@ async fn load_file(host: &PluginHost, path: &Path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
         Err(e) => {
             tracing::warn!(file = %source, error = %e, "cannot read plugin file");
-            host.registry().announce_failure(source, format!("cannot read the file: {e}"));
+            host.registry()
+                .announce_failure(source, format!("cannot read the file: {e}"));
             return;
         }
     };

@@ -4,7 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use lectern_runtime::plugin::{BreakerConfig, LimitHit, LimitOverrides, LoadErrorCode, Outcome, PluginHost};
+use lectern_runtime::plugin::{
+    BreakerConfig, LimitHit, LimitOverrides, LoadErrorCode, Outcome, PluginHost,
+};
 
 macro_rules! assert_test_exists {
     ($name:ident) => {
@@ -49,11 +51,23 @@ async fn hostile_call(
 ) -> lectern_runtime::plugin::CallRecord {
     let host = crate::host();
     let installed = crate::install_file(&host, path).await;
-    host.registry().set_limits(&installed.manifest.name, limits).unwrap();
+    host.registry()
+        .set_limits(&installed.manifest.name, limits)
+        .unwrap();
     let record = crate::run(&host, &installed.manifest.name, tool, args, "hostile").await;
     assert_eq!(record.outcome, outcome, "{record:?}");
-    assert!(record.error.as_deref().unwrap().contains(&installed.manifest.name), "errors name the plugin");
-    assert!(record.model_text().contains(outcome.as_str()), "the model reads what happened");
+    assert!(
+        record
+            .error
+            .as_deref()
+            .unwrap()
+            .contains(&installed.manifest.name),
+        "errors name the plugin"
+    );
+    assert!(
+        record.model_text().contains(outcome.as_str()),
+        "the model reads what happened"
+    );
     assert!(record.evidence.is_empty() && !record.state_changed);
     host_survives(&host).await;
     record
@@ -67,7 +81,11 @@ async fn refused_load(path: &str, code: LoadErrorCode) -> String {
     let bytes = std::fs::read(path).unwrap();
     let err = host.install(&bytes).await.expect_err("refused");
     assert_eq!(err.code, code, "{err}");
-    assert_eq!(host.registry().list(), before, "a refused load changes nothing");
+    assert_eq!(
+        host.registry().list(),
+        before,
+        "a refused load changes nothing"
+    );
     host_survives(&host).await;
     err.to_string()
 }
@@ -78,7 +96,10 @@ async fn spin_loop() {
     let _alone = crate::exclusive().write().await;
     let host = crate::host_with(|c| {
         c.limits.call_deadline_ms = TEST_DEADLINE_MS;
-        c.breaker = BreakerConfig { failure_threshold: 100, ..Default::default() };
+        c.breaker = BreakerConfig {
+            failure_threshold: 100,
+            ..Default::default()
+        };
     });
     crate::install_file(&host, lectern_plugin_artifacts::SPIN_LOOP).await;
     let bound = Duration::from_millis(TEST_DEADLINE_MS + DEADLINE_TOLERANCE_MS);
@@ -88,8 +109,14 @@ async fn spin_loop() {
         let took = started.elapsed();
         assert_eq!(record.outcome, Outcome::DeadlineExceeded, "{record:?}");
         assert!(record.limits_hit.contains(&LimitHit::Deadline));
-        assert!(took >= Duration::from_millis(TEST_DEADLINE_MS), "not before the deadline: {took:?}");
-        assert!(took <= bound, "deadline outcome within deadline + 20 ms: took {took:?}");
+        assert!(
+            took >= Duration::from_millis(TEST_DEADLINE_MS),
+            "not before the deadline: {took:?}"
+        );
+        assert!(
+            took <= bound,
+            "deadline outcome within deadline + 20 ms: took {took:?}"
+        );
         println!("spin-loop stopped after {took:?} (deadline {TEST_DEADLINE_MS} ms)");
     }
     host_survives(&host).await;
@@ -98,64 +125,130 @@ async fn spin_loop() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_hog() {
     let _shared = crate::exclusive().read().await;
-    let record = hostile_call(lectern_plugin_artifacts::MEMORY_HOG, "hog", "{}", Outcome::MemoryLimit, hog_limits()).await;
+    let record = hostile_call(
+        lectern_plugin_artifacts::MEMORY_HOG,
+        "hog",
+        "{}",
+        Outcome::MemoryLimit,
+        hog_limits(),
+    )
+    .await;
     assert!(record.limits_hit.contains(&LimitHit::Memory));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trap() {
     let _shared = crate::exclusive().read().await;
-    let record = hostile_call(lectern_plugin_artifacts::TRAP, "panic", "{}", Outcome::Trap, LimitOverrides::default()).await;
+    let record = hostile_call(
+        lectern_plugin_artifacts::TRAP,
+        "panic",
+        "{}",
+        Outcome::Trap,
+        LimitOverrides::default(),
+    )
+    .await;
     // The panic message written to stderr reaches the author.
-    assert!(record.error.as_deref().unwrap().contains("panicked"), "{record:?}");
+    assert!(
+        record.error.as_deref().unwrap().contains("panicked"),
+        "{record:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deep_recursion() {
     let _shared = crate::exclusive().read().await;
-    hostile_call(lectern_plugin_artifacts::DEEP_RECURSION, "recurse", "{}", Outcome::Trap, LimitOverrides::default()).await;
+    hostile_call(
+        lectern_plugin_artifacts::DEEP_RECURSION,
+        "recurse",
+        "{}",
+        Outcome::Trap,
+        LimitOverrides::default(),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_output() {
     let _shared = crate::exclusive().read().await;
-    let record =
-        hostile_call(lectern_plugin_artifacts::OVERSIZED_OUTPUT, "flood", "{}", Outcome::InvalidOutput, LimitOverrides::default()).await;
-    assert!(record.limits_hit.contains(&LimitHit::OutputBytes), "{record:?}");
+    let record = hostile_call(
+        lectern_plugin_artifacts::OVERSIZED_OUTPUT,
+        "flood",
+        "{}",
+        Outcome::InvalidOutput,
+        LimitOverrides::default(),
+    )
+    .await;
+    assert!(
+        record.limits_hit.contains(&LimitHit::OutputBytes),
+        "{record:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_output() {
     let _shared = crate::exclusive().read().await;
-    let record = hostile_call(lectern_plugin_artifacts::INVALID_OUTPUT, "invalid", "{}", Outcome::InvalidOutput, LimitOverrides::default()).await;
-    assert!(record.error.as_deref().unwrap().contains("content is empty"), "{record:?}");
+    let record = hostile_call(
+        lectern_plugin_artifacts::INVALID_OUTPUT,
+        "invalid",
+        "{}",
+        Outcome::InvalidOutput,
+        LimitOverrides::default(),
+    )
+    .await;
+    assert!(
+        record
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("content is empty"),
+        "{record:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forbidden_import() {
     let _shared = crate::exclusive().read().await;
-    let msg = refused_load(lectern_plugin_artifacts::FORBIDDEN_IMPORT, LoadErrorCode::ForbiddenImport).await;
+    let msg = refused_load(
+        lectern_plugin_artifacts::FORBIDDEN_IMPORT,
+        LoadErrorCode::ForbiddenImport,
+    )
+    .await;
     assert!(msg.contains("wasi:sockets/"), "names the interface: {msg}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_contract() {
     let _shared = crate::exclusive().read().await;
-    let msg = refused_load(lectern_plugin_artifacts::WRONG_CONTRACT, LoadErrorCode::UnsupportedContractVersion).await;
-    assert!(msg.contains("9.0.0") && msg.contains("0.1.0"), "names both versions: {msg}");
+    let msg = refused_load(
+        lectern_plugin_artifacts::WRONG_CONTRACT,
+        LoadErrorCode::UnsupportedContractVersion,
+    )
+    .await;
+    assert!(
+        msg.contains("9.0.0") && msg.contains("0.1.0"),
+        "names both versions: {msg}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_schema() {
     let _shared = crate::exclusive().read().await;
-    let msg = refused_load(lectern_plugin_artifacts::BROKEN_SCHEMA, LoadErrorCode::InvalidSchema).await;
+    let msg = refused_load(
+        lectern_plugin_artifacts::BROKEN_SCHEMA,
+        LoadErrorCode::InvalidSchema,
+    )
+    .await;
     assert!(msg.contains("`broken`"), "names the tool: {msg}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage() {
     let _shared = crate::exclusive().read().await;
-    let msg = refused_load(lectern_plugin_artifacts::GARBAGE, LoadErrorCode::NotAComponent).await;
+    let msg = refused_load(
+        lectern_plugin_artifacts::GARBAGE,
+        LoadErrorCode::NotAComponent,
+    )
+    .await;
     assert!(msg.contains("not WebAssembly"), "{msg}");
 }
 
@@ -176,7 +269,10 @@ async fn thousand_mixed_calls_leave_no_memory_growth() {
     let _alone = crate::exclusive().write().await;
     let host = crate::host_with(|c| {
         // Every hostile call must really run, not be refused by the breaker.
-        c.breaker = BreakerConfig { failure_threshold: u32::MAX, ..Default::default() };
+        c.breaker = BreakerConfig {
+            failure_threshold: u32::MAX,
+            ..Default::default()
+        };
     });
     for path in [
         lectern_plugin_artifacts::CHECK_UNDERSTANDING,
@@ -190,12 +286,22 @@ async fn thousand_mixed_calls_leave_no_memory_growth() {
     ] {
         crate::install_file(&host, path).await;
     }
-    host.registry().set_limits("memory-hog", hog_limits()).unwrap();
+    host.registry()
+        .set_limits("memory-hog", hog_limits())
+        .unwrap();
     // The spinning plugin gets a short deadline so 1,000 calls stay quick.
-    let spin = LimitOverrides { call_deadline_ms: Some(20), ..Default::default() };
+    let spin = LimitOverrides {
+        call_deadline_ms: Some(20),
+        ..Default::default()
+    };
     host.registry().set_limits("spin-loop", spin).unwrap();
     let mix: [(&str, &str, &str, Outcome); 8] = [
-        ("check-understanding", "check_understanding", "{}", Outcome::Ok),
+        (
+            "check-understanding",
+            "check_understanding",
+            "{}",
+            Outcome::Ok,
+        ),
         ("noop", "noop", "{}", Outcome::Ok),
         ("trap", "panic", "{}", Outcome::Trap),
         ("memory-hog", "hog", "{}", Outcome::MemoryLimit),
@@ -228,6 +334,9 @@ async fn thousand_mixed_calls_leave_no_memory_growth() {
         growth >> 10,
         MAX_RSS_GROWTH_BYTES >> 20
     );
-    assert!(growth <= MAX_RSS_GROWTH_BYTES, "host memory grew by {growth} bytes");
+    assert!(
+        growth <= MAX_RSS_GROWTH_BYTES,
+        "host memory grew by {growth} bytes"
+    );
     host_survives(&host).await;
 }

@@ -12,10 +12,22 @@ async fn every_example_loads_and_answers_from_the_lesson() {
         assert!(!installed.manifest.tools.is_empty());
     }
     let cases: &[(&str, &str, &str)] = &[
-        ("check-understanding", "check_understanding", r#"{"focus":"why leaves are green"}"#),
-        ("provide-example", "provide_example", r#"{"concept":"chlorophyll"}"#),
+        (
+            "check-understanding",
+            "check_understanding",
+            r#"{"focus":"why leaves are green"}"#,
+        ),
+        (
+            "provide-example",
+            "provide_example",
+            r#"{"concept":"chlorophyll"}"#,
+        ),
         ("quiz", "start_quiz", r#"{"questions":3}"#),
-        ("summarize-key-points", "summarize_key_points", r#"{"focus":"all"}"#),
+        (
+            "summarize-key-points",
+            "summarize_key_points",
+            r#"{"focus":"all"}"#,
+        ),
     ];
     for (plugin, tool, args) in cases {
         let record = crate::run(&host, plugin, tool, args, "examples").await;
@@ -24,18 +36,40 @@ async fn every_example_loads_and_answers_from_the_lesson() {
         assert!(!output.content.is_empty());
         assert!(record.fuel_used.unwrap() > 0);
         assert_eq!(record.model_text(), output.content);
-        println!("{plugin}/{tool}: {} µs, fuel {:?}: {}", record.duration_us, record.fuel_used, output.content);
+        println!(
+            "{plugin}/{tool}: {} µs, fuel {:?}: {}",
+            record.duration_us, record.fuel_used, output.content
+        );
     }
     // Output depends on the lesson: the example comes from the lesson's examples.
-    let record = crate::run(&host, "provide-example", "provide_example", r#"{"concept":"autumn leaves"}"#, "e2").await;
+    let record = crate::run(
+        &host,
+        "provide-example",
+        "provide_example",
+        r#"{"concept":"autumn leaves"}"#,
+        "e2",
+    )
+    .await;
     let text = serde_json::to_string(&record.output).unwrap();
-    assert!(text.contains("chlorophyll") || text.contains("light"), "{text}");
+    assert!(
+        text.contains("chlorophyll") || text.contains("light"),
+        "{text}"
+    );
     // The quiz answers on a card with choices; answering it scores.
     let record = crate::run(&host, "quiz", "start_quiz", r#"{"questions":2}"#, "quiz").await;
-    let Some(Display::Question { choices, .. }) = record.output.as_ref().and_then(|o| o.display.clone()) else {
+    let Some(Display::Question { choices, .. }) =
+        record.output.as_ref().and_then(|o| o.display.clone())
+    else {
         panic!("the quiz shows a question card: {record:?}");
     };
     assert!(!choices.is_empty());
-    let record = crate::run(&host, "quiz", "answer_quiz", &serde_json::json!({"answer": choices[0]}).to_string(), "quiz").await;
+    let record = crate::run(
+        &host,
+        "quiz",
+        "answer_quiz",
+        &serde_json::json!({"answer": choices[0]}).to_string(),
+        "quiz",
+    )
+    .await;
     assert_eq!(record.outcome, Outcome::Ok, "{record:?}");
 }

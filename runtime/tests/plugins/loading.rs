@@ -9,7 +9,11 @@ async fn refused(host: &PluginHost, bytes: &[u8], code: LoadErrorCode) -> String
     let before = host.registry().list();
     let err = host.install(bytes).await.expect_err("the load is refused");
     assert_eq!(err.code, code, "{err}");
-    assert_eq!(host.registry().list(), before, "a refused load changes nothing");
+    assert_eq!(
+        host.registry().list(),
+        before,
+        "a refused load changes nothing"
+    );
     err.to_string()
 }
 
@@ -25,7 +29,10 @@ async fn wrong_or_missing_contract_versions_are_refused_before_instantiating() {
         LoadErrorCode::UnsupportedContractVersion,
     )
     .await;
-    assert!(msg.contains("0.2.0") && msg.contains("0.1.0"), "names both versions: {msg}");
+    assert!(
+        msg.contains("0.2.0") && msg.contains("0.1.0"),
+        "names both versions: {msg}"
+    );
 
     let mut unversioned = component("future", "1.0.0", Behaviour::Answer, "0.1.0");
     // Strip the appended section: everything after the component's own bytes.
@@ -44,7 +51,10 @@ async fn garbage_is_refused() {
     let host = crate::host();
     let bytes = std::fs::read(lectern_plugin_artifacts::GARBAGE).unwrap();
     let msg = refused(&host, &bytes, LoadErrorCode::NotAComponent).await;
-    assert!(msg.contains("wasm32-wasip2"), "says how to build one: {msg}");
+    assert!(
+        msg.contains("wasm32-wasip2"),
+        "says how to build one: {msg}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

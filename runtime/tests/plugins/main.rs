@@ -93,8 +93,15 @@ pub async fn install_file(host: &PluginHost, path: &str) -> Installed {
 }
 
 /// Run `tool` of the active version of `plugin`.
-pub async fn run(host: &PluginHost, plugin: &str, tool: &str, arguments: &str, session: &str) -> CallRecord {
-    host.call_plugin(plugin, None, "{}", call(tool, arguments, session)).await
+pub async fn run(
+    host: &PluginHost,
+    plugin: &str,
+    tool: &str,
+    arguments: &str,
+    session: &str,
+) -> CallRecord {
+    host.call_plugin(plugin, None, "{}", call(tool, arguments, session))
+        .await
 }
 
 /// Resident set size of this process, from `/proc/self/statm`.

@@ -32,13 +32,21 @@ async fn hot_swap_200_times_under_load_never_fails_or_mixes() {
     let per_version = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
     let mut callers = Vec::new();
     for i in 0..CALLERS {
-        let (host, tools, stop, per_version) = (host.clone(), tools.clone(), stop.clone(), per_version.clone());
+        let (host, tools, stop, per_version) = (
+            host.clone(),
+            tools.clone(),
+            stop.clone(),
+            per_version.clone(),
+        );
         let (d1, d2) = (v1.digest.clone(), v2.digest.clone());
         callers.push(tokio::spawn(async move {
             let mut calls = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let record = host
-                    .call(&tools, crate::call("which_version", "{}", &format!("swap-{i}")))
+                    .call(
+                        &tools,
+                        crate::call("which_version", "{}", &format!("swap-{i}")),
+                    )
                     .await;
                 assert_eq!(record.outcome, Outcome::Ok, "{record:?}");
                 let content = &record.output.as_ref().unwrap().content;
@@ -54,7 +62,10 @@ async fn hot_swap_200_times_under_load_never_fails_or_mixes() {
                     }
                     other => panic!("unexpected version {other}"),
                 };
-                assert_eq!(content, &format!("answered by versioned {}", record.version));
+                assert_eq!(
+                    content,
+                    &format!("answered by versioned {}", record.version)
+                );
                 per_version[slot].fetch_add(1, Ordering::Relaxed);
                 calls += 1;
             }
@@ -69,9 +80,14 @@ async fn hot_swap_200_times_under_load_never_fails_or_mixes() {
     stop.store(true, Ordering::Relaxed);
     let mut total = 0;
     for caller in callers {
-        total += caller.await.expect("no caller panicked: zero failed or mixed calls");
+        total += caller
+            .await
+            .expect("no caller panicked: zero failed or mixed calls");
     }
-    let (a, b) = (per_version[0].load(Ordering::Relaxed), per_version[1].load(Ordering::Relaxed));
+    let (a, b) = (
+        per_version[0].load(Ordering::Relaxed),
+        per_version[1].load(Ordering::Relaxed),
+    );
     println!("{total} calls during {SWAPS} swaps: {a} on 1.0.0, {b} on 2.0.0");
     assert!(a > 0 && b > 0, "both versions served calls ({a}, {b})");
 }
@@ -98,7 +114,10 @@ async fn rollback_and_disable() {
     assert_eq!(record.version, "1.0.0");
     // Any kept version can be activated by digest (or by its unique version number).
     host.registry().activate("versioned", "2.0.0").unwrap();
-    assert_eq!(host.registry().get("versioned").unwrap().active.as_deref(), Some(v2.digest.as_str()));
+    assert_eq!(
+        host.registry().get("versioned").unwrap().active.as_deref(),
+        Some(v2.digest.as_str())
+    );
 
     host.registry().disable("versioned").unwrap();
     let record = crate::run(&host, "versioned", "which_version", "{}", "s").await;
@@ -106,11 +125,21 @@ async fn rollback_and_disable() {
     assert!(record.model_text().contains("unavailable"));
     assert!(host.tool_set(&[ToolBinding::active("versioned")]).is_err());
     host.registry().enable("versioned").unwrap();
-    assert_eq!(crate::run(&host, "versioned", "which_version", "{}", "s").await.outcome, Outcome::Ok);
+    assert_eq!(
+        crate::run(&host, "versioned", "which_version", "{}", "s")
+            .await
+            .outcome,
+        Outcome::Ok
+    );
 
     let mut seen = Vec::new();
     while let Ok(event) = events.try_recv() {
-        seen.push(serde_json::to_value(&event).unwrap()["event"].as_str().unwrap().to_owned());
+        seen.push(
+            serde_json::to_value(&event).unwrap()["event"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
     assert_eq!(seen, ["activated", "activated", "disabled", "enabled"]);
 
@@ -118,7 +147,10 @@ async fn rollback_and_disable() {
     let listed = host.registry().list();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].versions.len(), 2);
-    assert_eq!(listed[0].versions[0].manifest.tools[0].name, "which_version");
+    assert_eq!(
+        listed[0].versions[0].manifest.tools[0].name,
+        "which_version"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -155,7 +187,12 @@ async fn watched_directory_loads_new_builds() {
     .unwrap();
     let mut events = host.registry().subscribe();
     let _watch = host.watch_dir(dir.path()).await.unwrap();
-    assert_eq!(crate::run(&host, "versioned", "which_version", "{}", "s").await.version, "1.0.0");
+    assert_eq!(
+        crate::run(&host, "versioned", "which_version", "{}", "s")
+            .await
+            .version,
+        "1.0.0"
+    );
 
     std::fs::write(dir.path().join("broken.wasm"), b"not a component").unwrap();
     std::fs::write(
@@ -171,7 +208,11 @@ async fn watched_directory_loads_new_builds() {
             .expect("the watcher reacts within 10 s")
             .unwrap();
         match event {
-            lectern_runtime::plugin::RegistryEvent::Activated { version, .. } if version == "1.1.0" => activated = true,
+            lectern_runtime::plugin::RegistryEvent::Activated { version, .. }
+                if version == "1.1.0" =>
+            {
+                activated = true
+            }
             lectern_runtime::plugin::RegistryEvent::LoadFailed { source, error } => {
                 assert!(source.ends_with("broken.wasm"));
                 assert!(error.starts_with("not_a_component"), "{error}");
@@ -180,5 +221,10 @@ async fn watched_directory_loads_new_builds() {
             _ => {}
         }
     }
-    assert_eq!(crate::run(&host, "versioned", "which_version", "{}", "s").await.version, "1.1.0");
+    assert_eq!(
+        crate::run(&host, "versioned", "which_version", "{}", "s")
+            .await
+            .version,
+        "1.1.0"
+    );
 }

@@ -54,8 +54,9 @@ pub fn component(name: &str, version: &str, behaviour: Behaviour, contract: &str
     let (d_p, d_l) = img.string("Says which build answered; for hot-swap tests.");
     let (tn_p, tn_l) = img.string("which_version");
     let (td_p, td_l) = img.string("Reports the plugin version that answered.");
-    let (tp_p, tp_l) =
-        img.string(r#"{"type":"object","properties":{"note":{"type":"string"}},"additionalProperties":false}"#);
+    let (tp_p, tp_l) = img.string(
+        r#"{"type":"object","properties":{"note":{"type":"string"}},"additionalProperties":false}"#,
+    );
     let (c_p, c_l) = img.string(&format!("answered by {name} {version}"));
     let tools = img.words(&[tn_p, tn_l, td_p, td_l, tp_p, tp_l]);
     let manifest = img.words(&[n_p, n_l, v_p, v_l, d_p, d_l, tools, 1, 0, 0]);
@@ -70,7 +71,9 @@ pub fn component(name: &str, version: &str, behaviour: Behaviour, contract: &str
         Behaviour::Spin => "(loop $l (br $l)) unreachable".to_owned(),
         // Parameter 14 is the arguments' length (after 11 context and 2 tool slots).
         Behaviour::TrapOnNote => {
-            format!("(if (i32.gt_u (local.get 14) (i32.const 2)) (then unreachable)) (i32.const {result})")
+            format!(
+                "(if (i32.gt_u (local.get 14) (i32.const 2)) (then unreachable)) (i32.const {result})"
+            )
         }
     };
     let wat = format!(

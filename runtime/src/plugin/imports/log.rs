@@ -71,11 +71,21 @@ impl LogCollector {
         }
         let (plugin, version) = (&*self.plugin, &*self.version);
         match level {
-            LogLevel::Trace => tracing::trace!(target: "lectern::plugin", plugin, version, "{message}"),
-            LogLevel::Debug => tracing::debug!(target: "lectern::plugin", plugin, version, "{message}"),
-            LogLevel::Info => tracing::info!(target: "lectern::plugin", plugin, version, "{message}"),
-            LogLevel::Warn => tracing::warn!(target: "lectern::plugin", plugin, version, "{message}"),
-            LogLevel::Error => tracing::error!(target: "lectern::plugin", plugin, version, "{message}"),
+            LogLevel::Trace => {
+                tracing::trace!(target: "lectern::plugin", plugin, version, "{message}")
+            }
+            LogLevel::Debug => {
+                tracing::debug!(target: "lectern::plugin", plugin, version, "{message}")
+            }
+            LogLevel::Info => {
+                tracing::info!(target: "lectern::plugin", plugin, version, "{message}")
+            }
+            LogLevel::Warn => {
+                tracing::warn!(target: "lectern::plugin", plugin, version, "{message}")
+            }
+            LogLevel::Error => {
+                tracing::error!(target: "lectern::plugin", plugin, version, "{message}")
+            }
         }
         self.lines.push(LogLine { level, message });
     }

@@ -28,7 +28,12 @@ pub(crate) struct ProgressLedger {
 impl ProgressLedger {
     fn record(&mut self, objective_id: String, score: f32, note: String) -> Result<(), String> {
         if !self.lesson.objectives.iter().any(|o| o.id == objective_id) {
-            let known: Vec<&str> = self.lesson.objectives.iter().map(|o| o.id.as_str()).collect();
+            let known: Vec<&str> = self
+                .lesson
+                .objectives
+                .iter()
+                .map(|o| o.id.as_str())
+                .collect();
             return Err(format!(
                 "objective `{objective_id}` is not one of this subtopic's objectives ({})",
                 known.join(", ")
@@ -70,7 +75,10 @@ impl ProgressLedger {
                     .iter()
                     .find(|m| m.objective_id == o.id)
                     .map_or((0.0f64, 0u32), |m| {
-                        (f64::from(m.score) * f64::from(m.evidence_count), m.evidence_count)
+                        (
+                            f64::from(m.score) * f64::from(m.evidence_count),
+                            m.evidence_count,
+                        )
                     });
                 for e in self.recorded.iter().filter(|e| e.objective_id == o.id) {
                     sum += f64::from(e.score);
@@ -78,7 +86,11 @@ impl ProgressLedger {
                 }
                 Mastery {
                     objective_id: o.id.clone(),
-                    score: if count == 0 { 0.0 } else { (sum / f64::from(count)) as f32 },
+                    score: if count == 0 {
+                        0.0
+                    } else {
+                        (sum / f64::from(count)) as f32
+                    },
                     evidence_count: count,
                 }
             })
@@ -87,7 +99,12 @@ impl ProgressLedger {
 }
 
 impl wit::Host for CallState {
-    fn record_evidence(&mut self, objective_id: String, score: f32, note: String) -> Result<(), String> {
+    fn record_evidence(
+        &mut self,
+        objective_id: String,
+        score: f32,
+        note: String,
+    ) -> Result<(), String> {
         self.progress.record(objective_id, score, note)
     }
 
