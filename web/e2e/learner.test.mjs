@@ -21,7 +21,8 @@ after(async () => {
 /** Click start; fail at once with the page's message if the lesson cannot start. */
 async function startLesson(page) {
   await page.getByRole("button", { name: "Start the lesson" }).click();
-  const started = page.getByTestId("agent-state");
+  // The lesson view shows "Connecting…" at once; started means past that.
+  const started = page.getByTestId("agent-state").filter({ hasNotText: "Connecting" });
   const refused = page.getByRole("alert");
   await started.or(refused).first().waitFor({ timeout: 20_000 });
   if (await refused.isVisible()) throw new Error(`the lesson did not start: ${await refused.innerText()}`);
