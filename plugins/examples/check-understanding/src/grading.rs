@@ -84,6 +84,7 @@ mod tests {
     fn question() -> Question {
         Question {
             id: "objective:chlorophyll".into(),
+            subject: "Explain why chlorophyll makes leaves look green".into(),
             prompt: "Could you explain why chlorophyll makes leaves look green?".into(),
             objective_id: Some("chlorophyll".into()),
             answers: vec![

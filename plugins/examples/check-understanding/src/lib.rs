@@ -13,18 +13,25 @@
 mod grading;
 mod questions;
 
+use std::collections::BTreeSet;
+
 use lectern_tool::text::{Normalizer, stable_hash};
 use lectern_tool::{
-    Call, Display, Manifest, QuestionCard, ScoreCard, TeachingTool, ToolError, ToolOutput, ToolSpec,
+    Call, Display, Manifest, QuestionCard, ScoreCard, Subtopic, TeachingTool, ToolError,
+    ToolOutput, ToolSpec,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::grading::grade;
-use crate::questions::{Question, all_questions};
+use crate::questions::{all_questions, word};
 
 /// State key: the ids of the questions asked in this session, oldest first.
 const ASKED_KEY: &str = "asked";
+/// State key: the questions of this lesson, analysed once per session (and
+/// again when the lesson changes): analysing the lesson's text is the
+/// costly part of a call.
+const BANK_KEY: &str = "bank";
 /// State key: the grades given in this session, oldest first.
 const GRADES_KEY: &str = "grades";
 /// At most this many entries are kept per history list, so the state stays
@@ -130,8 +137,8 @@ fn ask(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
     let asked: Vec<String> = call.state_or_default(ASKED_KEY);
     let times_asked = |id: &str| asked.iter().filter(|a| a.as_str() == id).count();
     let lesson = call.lesson().clone();
-    let questions = all_questions(&lesson, &normalizer, times_asked);
-    if questions.is_empty() {
+    let bank = question_bank(call, &lesson, &normalizer)?;
+    if bank.is_empty() {
         return Err(ToolError::failed(format!(
             "the subtopic \"{}\" has no objectives or key points to ask about; explain the \
              topic instead",
@@ -146,13 +153,10 @@ fn ask(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
         .map(str::trim)
         .filter(|f| !f.is_empty());
     let mut focus_note = String::new();
-    let mut pool: Vec<&Question> = questions.iter().collect();
+    let mut pool: Vec<&Banked> = bank.iter().collect();
     if let Some(focus) = focus {
         let wanted = normalizer.concepts(focus);
-        let scores: Vec<usize> = questions
-            .iter()
-            .map(|q| focus_match(q, &wanted, &normalizer))
-            .collect();
+        let scores: Vec<usize> = bank.iter().map(|b| b.focus_match(&wanted)).collect();
         let best = scores.iter().copied().max().unwrap_or(0);
         if best == 0 {
             focus_note = format!(
@@ -160,11 +164,11 @@ fn ask(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
                  something else. "
             );
         } else {
-            pool = questions
+            pool = bank
                 .iter()
                 .zip(&scores)
                 .filter(|(_, score)| **score == best)
-                .map(|(q, _)| q)
+                .map(|(b, _)| b)
                 .collect();
         }
     }
@@ -174,7 +178,7 @@ fn ask(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
     let mastery = call.mastery();
     // Mastery counts up to "mastered"; an objective without evidence is 0,
     // a question linked to no objective ranks with the mastered ones.
-    let weakness = |q: &Question| -> f32 {
+    let weakness = |q: &Banked| -> f32 {
         match &q.objective_id {
             None => MASTERED_AT_SCORE,
             Some(id) => mastery
@@ -195,12 +199,12 @@ fn ask(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
                 .then(weakness(a).total_cmp(&weakness(b)))
                 .then_with(|| {
                     let key =
-                        |q: &Question| stable_hash(&format!("{session}/{}/{}", asked.len(), q.id));
+                        |q: &Banked| stable_hash(&format!("{session}/{}/{}", asked.len(), q.id));
                     key(a).cmp(&key(b))
                 })
         })
-        .expect("the pool is never empty")
-        .clone();
+        .expect("the pool is never empty");
+    let prompt = word(&chosen.id, &chosen.subject, times_asked(&chosen.id));
 
     let mut asked = asked.clone();
     asked.push(chosen.id.clone());
@@ -217,13 +221,13 @@ fn ask(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
     let content = format!(
         "{focus_note}Ask the learner: \"{}\"{objective} When they answer, call grade_answer \
          with question_id \"{}\" and their answer. Do not give the answer first.",
-        chosen.prompt, chosen.id
+        prompt, chosen.id
     );
     Ok(
         ToolOutput::text(content).with_display(Display::Question(QuestionCard {
-            prompt: chosen.prompt,
+            prompt,
             choices: Vec::new(),
-            objective_id: chosen.objective_id,
+            objective_id: chosen.objective_id.clone(),
         })),
     )
 }
@@ -336,19 +340,95 @@ fn grade_answer(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
     )
 }
 
-/// How well a question matches the focus concepts: words of the question
-/// itself count most, then its main answer, then its other answers.
-fn focus_match(
-    question: &Question,
-    focus: &std::collections::BTreeSet<String>,
-    normalizer: &Normalizer,
-) -> usize {
-    let hits = |text: &str| normalizer.concepts(text).intersection(focus).count();
-    let mut score = 4 * hits(&question.prompt);
-    for (index, answer) in question.answers.iter().enumerate() {
-        score += if index == 0 { 2 } else { 1 } * hits(answer);
+/// What choosing a question needs, kept in the state so later calls skip
+/// analysing the lesson: its id, subject and objective, and the concept
+/// terms focus matching compares.
+#[derive(Serialize, Deserialize)]
+struct Banked {
+    id: String,
+    subject: String,
+    objective_id: Option<String>,
+    subject_terms: Vec<String>,
+    main_answer_terms: Vec<String>,
+    other_answer_terms: Vec<String>,
+}
+
+impl Banked {
+    /// How well the question matches focus concepts: its subject counts
+    /// most, then its main answer, then its other answers.
+    fn focus_match(&self, focus: &BTreeSet<String>) -> usize {
+        let hits = |terms: &[String]| terms.iter().filter(|t| focus.contains(*t)).count();
+        4 * hits(&self.subject_terms)
+            + 2 * hits(&self.main_answer_terms)
+            + hits(&self.other_answer_terms)
     }
-    score
+}
+
+/// The question bank in the state, as stored.
+#[derive(Serialize, Deserialize)]
+struct Bank {
+    /// Fingerprint of the lesson text and locale the bank was built from.
+    fingerprint: u64,
+    questions: Vec<Banked>,
+}
+
+/// The lesson's questions: from the state when built from this very lesson
+/// and locale, otherwise built now and stored.
+fn question_bank(
+    call: &mut Call<'_>,
+    lesson: &Subtopic,
+    normalizer: &Normalizer,
+) -> Result<Vec<Banked>, ToolError> {
+    let fingerprint = fingerprint(lesson, &call.context().locale);
+    if let Some(bank) = call.state_or_default::<Option<Bank>>(BANK_KEY)
+        && bank.fingerprint == fingerprint
+    {
+        return Ok(bank.questions);
+    }
+    let terms = |text: &str| normalizer.concepts(text).into_iter().collect::<Vec<_>>();
+    let questions: Vec<Banked> = all_questions(lesson, normalizer, |_| 0)
+        .into_iter()
+        .map(|question| {
+            let mut others = BTreeSet::new();
+            for answer in question.answers.iter().skip(1) {
+                others.extend(normalizer.concepts(answer));
+            }
+            Banked {
+                subject_terms: terms(&question.subject),
+                main_answer_terms: question
+                    .answers
+                    .first()
+                    .map(|a| terms(a))
+                    .unwrap_or_default(),
+                other_answer_terms: others.into_iter().collect(),
+                id: question.id,
+                subject: question.subject,
+                objective_id: question.objective_id,
+            }
+        })
+        .collect();
+    let bank = Bank {
+        fingerprint,
+        questions,
+    };
+    call.set_state(BANK_KEY, &bank)?;
+    Ok(bank.questions)
+}
+
+/// A stable fingerprint of what questions are built from.
+fn fingerprint(lesson: &Subtopic, locale: &str) -> u64 {
+    let mut text = format!("{locale}\u{1f}{}\u{1f}", lesson.title);
+    for objective in &lesson.objectives {
+        text.push_str(&objective.id);
+        text.push('\u{1f}');
+        text.push_str(&objective.text);
+        text.push('\u{1f}');
+    }
+    for point in &lesson.key_points {
+        text.push_str(point);
+        text.push('\u{1f}');
+    }
+    stable_hash(&text)
 }
 
 fn trim_history<T>(history: &mut Vec<T>) {

@@ -14,6 +14,9 @@ const MIN_OWN_ANSWER_CONCEPTS: usize = 2;
 pub struct Question {
     /// Stable id: `objective:<objective id>` or `key-point:<index>`.
     pub id: String,
+    /// What the question is about: the asked part of an objective ("Explain
+    /// why …") or a key point's subject ("carbon dioxide").
+    pub subject: String,
     /// The question as the learner hears or reads it.
     pub prompt: String,
     /// The objective an answer is evidence for.
@@ -57,6 +60,7 @@ pub fn all_questions(
         }
         questions.push(Question {
             id,
+            subject: asked_part.to_owned(),
             prompt,
             objective_id: Some(objective.id.clone()),
             answers,
@@ -70,6 +74,7 @@ pub fn all_questions(
         let prompt = key_point_prompt(&subject, variant(&id, times_asked(&id)));
         questions.push(Question {
             id,
+            subject,
             prompt,
             objective_id: lesson
                 .objective_for(point, normalizer)
@@ -78,6 +83,17 @@ pub fn all_questions(
         });
     }
     questions
+}
+
+/// The wording of question `id` about `subject` the `times_asked + 1`-th
+/// time it is asked.
+pub fn word(id: &str, subject: &str, times_asked: usize) -> String {
+    let variant = variant(id, times_asked);
+    if id.starts_with("objective:") {
+        objective_prompt(subject, variant)
+    } else {
+        key_point_prompt(subject, variant)
+    }
 }
 
 /// Which wording to use: the first time a fixed one per question (so two
@@ -243,6 +259,7 @@ mod tests {
         for (a, b) in first.iter().zip(&again) {
             assert_eq!(a.id, b.id);
             assert_ne!(a.prompt, b.prompt);
+            assert_eq!(word(&a.id, &a.subject, 1), b.prompt);
         }
     }
 }

@@ -198,3 +198,20 @@ fn an_empty_subtopic_is_a_clear_failure() {
         .unwrap_err();
     assert!(matches!(error, ToolError::Failed(m) if m.contains("no objectives or key points")));
 }
+
+#[test]
+fn the_question_bank_is_kept_and_rebuilt_when_unreadable() {
+    let mut env = FakeEnv::new(sample_subtopic());
+    let first = env
+        .invoke::<CheckUnderstanding>("check_understanding", json!({}))
+        .unwrap();
+    let bank = env.state_json("bank").unwrap();
+    assert_eq!(bank["questions"].as_array().unwrap().len(), 8);
+    // A damaged bank (an older plugin version, say) is rebuilt, not fatal.
+    env.put_state("bank", "{\"not\": \"a bank\"}");
+    let second = env
+        .invoke::<CheckUnderstanding>("check_understanding", json!({}))
+        .unwrap();
+    assert_ne!(question_of(&first).0, question_of(&second).0);
+    assert_eq!(env.state_json("bank").unwrap(), bank);
+}
