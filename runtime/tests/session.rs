@@ -335,6 +335,7 @@ async fn an_unknown_tool_is_an_error_output_not_a_crash() {
         .await
         .unwrap();
     assert_eq!(calls[0].outcome, "unavailable");
+    assert_eq!(calls[0].plugin_name, "unresolved");
 }
 
 #[tokio::test]

@@ -26,6 +26,8 @@ use crate::transport::{
 const PLAYOUT_SLACK_MS: u64 = 1_000;
 /// Name recorded as the plugin of the host's own tools.
 const HOST_PLUGIN: &str = "lectern";
+/// Name recorded as the plugin of a call to a tool no plugin provides.
+const UNRESOLVED_PLUGIN: &str = "unresolved";
 
 struct ToolDone {
     call_id: String,
@@ -707,7 +709,12 @@ impl Turns {
             conversation_id: Some(self.spec.session_id.clone()),
             call_id: Some(call_id.to_string()),
             subtopic_id: Some(self.teaching.subtopic.id.clone()),
-            plugin_name: record.plugin.clone(),
+            // A tool the lesson does not have still leaves a record.
+            plugin_name: if record.plugin.is_empty() {
+                UNRESOLVED_PLUGIN.to_string()
+            } else {
+                record.plugin.clone()
+            },
             plugin_version: (!record.version.is_empty()).then(|| record.version.clone()),
             version_digest: (!record.digest.is_empty()).then(|| record.digest.clone()),
             tool_name: record.tool.clone(),
