@@ -197,7 +197,10 @@ fn main() {
     } else {
         "optimised"
     };
+    // The database is created but unused by the token route; keep it out of the tree.
+    let data_dir = tempfile::tempdir().expect("temporary directory");
     let config = Config {
+        data_dir: data_dir.path().to_owned(),
         livekit_url: Some("wss://livekit.bench".into()),
         livekit_api_key: Some("APIbench".into()),
         livekit_api_secret: Some(Secret::new("bench-secret-with-enough-entropy-0123")),

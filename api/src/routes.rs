@@ -60,6 +60,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::auth::ADMIN_SECURITY_SCHEME;
 use crate::state::AppState;
 
+mod audit;
 mod content;
 mod health;
 mod history;
@@ -97,6 +98,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(tokens::router())
         .merge(openapi::router())
         .merge(plugins::router())
+        .merge(audit::router())
         .merge(content::router())
         .merge(history::router())
 }

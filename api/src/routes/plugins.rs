@@ -1,5 +1,6 @@
 //! Plugin administration (admin only): list, upload, activate, roll back,
-//! disable/enable, invoke a tool (the playground), read the audit log.
+//! disable/enable, invoke a tool (the playground). The audit log is read
+//! through [`super::audit`].
 //!
 //! Every change is validated by the runtime before anything is written, is
 //! written to the database (the truth every instance follows, see
@@ -14,8 +15,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use lectern_runtime::plugin::{LoadError, RegistryError, ToolCall, digest_of};
 use lectern_runtime::store::{
-    AuditEntry, NewAuditEntry, NewPluginVersion, PluginRecord, PluginVersionRecord, StoreError,
-    VersionStatus,
+    NewAuditEntry, NewPluginVersion, PluginRecord, PluginVersionRecord, StoreError, VersionStatus,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -28,8 +28,6 @@ use crate::state::AppState;
 
 /// Actor recorded in the audit log for changes made with the admin token.
 const ADMIN_ACTOR: &str = "admin";
-/// Largest page of audit entries.
-const MAX_AUDIT_PAGE: i64 = 500;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -41,7 +39,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(disable))
         .routes(routes!(enable))
         .routes(routes!(invoke))
-        .routes(routes!(audit_log))
 }
 
 /// A plugin with its stored versions.
@@ -113,19 +110,7 @@ pub struct InvokeRequest {
     config: Option<serde_json::Value>,
 }
 
-/// Query of the audit log.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct AuditQuery {
-    /// Only entries whose target starts with this (e.g. `plugin:flash-cards`).
-    target_prefix: Option<String>,
-    /// Only entries with an id below this (paging).
-    before: Option<i64>,
-    /// Entries to return (at most 500).
-    limit: Option<i64>,
-}
-
-fn store_error(error: StoreError) -> ApiError {
+pub(super) fn store_error(error: StoreError) -> ApiError {
     match error {
         StoreError::NotFound { what } => ApiError::new(
             StatusCode::NOT_FOUND,
@@ -620,29 +605,4 @@ async fn invoke(
     Ok(ApiJson(
         serde_json::to_value(&record).map_err(ApiError::internal)?,
     ))
-}
-
-/// The audit log, newest first.
-#[utoipa::path(get, path = "/api/audit", tag = "plugins", security(("admin_token" = [])),
-    params(AuditQuery),
-    responses((status = 200, body = [AuditEntry]), (status = 401, body = crate::error::ErrorBody)))]
-async fn audit_log(
-    _admin: AdminAuth,
-    State(state): State<AppState>,
-    ApiQuery(query): ApiQuery<AuditQuery>,
-) -> Result<ApiJson<Vec<AuditEntry>>, ApiError> {
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=MAX_AUDIT_PAGE).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_limit",
-            format!("limit must be between 1 and {MAX_AUDIT_PAGE}."),
-        ));
-    }
-    let entries = state
-        .store
-        .audit()
-        .list(query.target_prefix.as_deref(), query.before, Some(limit))
-        .await
-        .map_err(store_error)?;
-    Ok(ApiJson(entries))
 }
