@@ -31,17 +31,24 @@ enum Cleanup {
 impl TestDb {
     /// A SQLite database in a new temporary directory.
     pub async fn sqlite() -> TestDb {
-        let dir = std::env::temp_dir().join(format!("lectern-test-{}", uuid::Uuid::new_v4().simple()));
+        let dir =
+            std::env::temp_dir().join(format!("lectern-test-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
         let url = format!("sqlite://{}/lectern.db", dir.display());
         let store = lectern_runtime::store::Store::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
-        TestDb { store, url, kind: "sqlite", cleanup: Cleanup::Dir(dir) }
+        TestDb {
+            store,
+            url,
+            kind: "sqlite",
+            cleanup: Cleanup::Dir(dir),
+        }
     }
 
     /// A PostgreSQL schema of its own, or `None` (with a notice) when unreachable.
     pub async fn postgres() -> Option<TestDb> {
-        let admin_url = std::env::var("LECTERN_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
+        let admin_url = std::env::var("LECTERN_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
         let schema = format!("lectern_test_{}", uuid::Uuid::new_v4().simple());
         let created = async {
             let mut conn = tokio::time::timeout(
@@ -51,24 +58,36 @@ impl TestDb {
             .await
             .map_err(|_| "timed out".to_owned())?
             .map_err(|e| e.to_string())?;
-            sqlx::Executor::execute(&mut conn, sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            sqlx::Executor::execute(
+                &mut conn,
+                sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            sqlx::Connection::close(conn)
                 .await
-                .map_err(|e| e.to_string())?;
-            sqlx::Connection::close(conn).await.map_err(|e| e.to_string())
+                .map_err(|e| e.to_string())
         }
         .await;
         if let Err(why) = created {
             if std::env::var("LECTERN_TEST_REQUIRE_POSTGRES").as_deref() == Ok("1") {
                 panic!("PostgreSQL at {admin_url} is required but unreachable: {why}");
             }
-            eprintln!("NOTICE: PostgreSQL at {admin_url} unreachable ({why}); skipping the PostgreSQL run");
+            eprintln!(
+                "NOTICE: PostgreSQL at {admin_url} unreachable ({why}); skipping the PostgreSQL run"
+            );
             return None;
         }
         let sep = if admin_url.contains('?') { '&' } else { '?' };
         let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
         let store = lectern_runtime::store::Store::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
-        Some(TestDb { store, url, kind: "postgres", cleanup: Cleanup::Schema { admin_url, schema } })
+        Some(TestDb {
+            store,
+            url,
+            kind: "postgres",
+            cleanup: Cleanup::Schema { admin_url, schema },
+        })
     }
 
     /// Closes the store and removes the database.
@@ -79,8 +98,14 @@ impl TestDb {
                 let _ = std::fs::remove_dir_all(dir);
             }
             Cleanup::Schema { admin_url, schema } => {
-                if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url).await {
-                    let _ = sqlx::Executor::execute(&mut conn, sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).await;
+                if let Ok(mut conn) =
+                    <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url).await
+                {
+                    let _ = sqlx::Executor::execute(
+                        &mut conn,
+                        sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")),
+                    )
+                    .await;
                     let _ = sqlx::Connection::close(conn).await;
                 }
             }
