@@ -38,8 +38,12 @@ fn main() -> anyhow::Result<()> {
             content_cli::seed_sample(config.effective_database_url().expose()).await?;
             lectern_api::serve::run(*config).await
         })?,
-        Command::Migrate(db) => tokio::runtime::Runtime::new()?.block_on(content_cli::migrate(&db))?,
-        Command::Content(command) => tokio::runtime::Runtime::new()?.block_on(content_cli::run(command))?,
+        Command::Migrate(db) => {
+            tokio::runtime::Runtime::new()?.block_on(content_cli::migrate(&db))?
+        }
+        Command::Content(command) => {
+            tokio::runtime::Runtime::new()?.block_on(content_cli::run(command))?
+        }
     }
     Ok(())
 }
