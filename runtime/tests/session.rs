@@ -663,3 +663,53 @@ async fn bad_messages_from_the_browser_get_an_error_and_change_nothing() {
         [("learner".to_string(), "What is chlorophyll?".to_string())]
     );
 }
+
+async fn a_failing_tool(plugin: &'static str, tool: &str, outcome: &str) {
+    let script = Script {
+        pace: Pace::Fast,
+        rules: vec![
+            user_then_call("Try the tool", tool, json!({})),
+            Rule::once(
+                Trigger::ResponseCreate,
+                vec![reply("That tool failed, let us go on.", 3)],
+            ),
+        ],
+    };
+    let lesson = start(Setup::new(script, &[plugin])).await;
+    lesson.browser.speak(1);
+    assert_eq!(
+        lesson.browser.wait_event("tool.result", 1).await["outcome"],
+        outcome
+    );
+    // The model reads an error output, is asked to respond, and the lesson goes on.
+    lesson.browser.wait_event("transcript.tutor.done", 1).await;
+    let sent = lesson.fake.client_events();
+    let output = sent
+        .iter()
+        .find(|e| e["item"]["type"] == "function_call_output")
+        .unwrap();
+    let text: Value = serde_json::from_str(output["item"]["output"].as_str().unwrap()).unwrap();
+    assert_eq!(text["error"], outcome);
+    assert!(kinds(&sent).ends_with(&["conversation.item.create", "response.create"]));
+    let (summary, store, _, _) = lesson.end().await;
+    assert_eq!(summary.reason, EndReason::LearnerEnded);
+    let calls = store
+        .history()
+        .tool_invocations("s1", 0, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (calls[0].plugin_name.as_str(), calls[0].outcome.as_str()),
+        (plugin, outcome)
+    );
+}
+
+#[tokio::test]
+async fn a_tool_that_runs_too_long_is_stopped_and_the_lesson_continues() {
+    a_failing_tool("spin-loop", "spin", "deadline_exceeded").await;
+}
+
+#[tokio::test]
+async fn a_tool_that_traps_is_an_error_output_and_the_lesson_continues() {
+    a_failing_tool("trap", "panic", "trap").await;
+}
