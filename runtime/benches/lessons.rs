@@ -278,17 +278,17 @@ async fn browser(url: String, from: Instant, stop_at: Instant) -> Vec<u64> {
     let (mut sink, mut stream) = ws.split();
     let sender = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(audio::FRAME_MS as u64));
-        let mut i = 0usize;
+        // One period of a 200 Hz tone fits a 20 ms frame exactly.
+        let frame = audio::tone(24_000, 200.0, 3000.0, audio::SAMPLES_PER_FRAME_24K, 0);
         while Instant::now() < stop_at {
             tick.tick().await;
-            let mut pcm = audio::tone(24_000, 200.0, 3000.0, audio::SAMPLES_PER_FRAME_24K, i * 480);
+            let mut pcm = frame.clone();
             signal::stamp(&mut pcm);
             let mut bytes = Vec::with_capacity(960);
             audio::pcm16_to_le_bytes(&pcm, &mut bytes);
             if sink.send(Message::Binary(bytes.into())).await.is_err() {
                 return;
             }
-            i += 1;
         }
         let _ = sink.send(Message::text(r#"{"type":"lesson.end"}"#)).await;
     });

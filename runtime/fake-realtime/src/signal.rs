@@ -7,10 +7,21 @@ use std::time::Instant;
 pub const FRAME_SAMPLES: usize = 480;
 const RATE_HZ: f64 = 24_000.0;
 
+/// Frames in one period of [`voice_frame`]: 0.5 s holds whole cycles of the
+/// 4 Hz envelope and of both partials, so the signal repeats seamlessly.
+const VOICE_PERIOD_FRAMES: usize = 25;
+
 /// A speech-like signal: two partials with a 4 Hz syllable envelope, so
-/// resamplers and level meters see something other than silence.
+/// resamplers and level meters see something other than silence. Computed
+/// once per period: hundreds of simulated lessons share it.
 pub fn voice_frame(frame_index: u64) -> Vec<i16> {
-    let start = frame_index as usize * FRAME_SAMPLES;
+    static PERIOD: OnceLock<Vec<Vec<i16>>> = OnceLock::new();
+    let period = PERIOD.get_or_init(|| (0..VOICE_PERIOD_FRAMES).map(compute_voice_frame).collect());
+    period[frame_index as usize % VOICE_PERIOD_FRAMES].clone()
+}
+
+fn compute_voice_frame(frame_index: usize) -> Vec<i16> {
+    let start = frame_index * FRAME_SAMPLES;
     (start..start + FRAME_SAMPLES)
         .map(|n| {
             let t = n as f64 / RATE_HZ;
@@ -61,6 +72,7 @@ mod tests {
 
     #[test]
     fn stamps_round_trip_and_voice_is_not_silence() {
+        assert_eq!(voice_frame(27), compute_voice_frame(27));
         let mut f = voice_frame(3);
         assert!(f.iter().map(|s| (*s as i64).abs()).max().unwrap() > 1000);
         assert_eq!(read_stamp(&f), None);
