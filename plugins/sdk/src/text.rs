@@ -3,7 +3,7 @@
 //! a stable hash for varying choices without a random source.
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use rust_stemmers::{Algorithm, Stemmer};
 
@@ -52,8 +52,10 @@ pub fn is_english_stop_word(word: &str) -> bool {
 pub struct Normalizer {
     stemmer: Option<Stemmer>,
     english: bool,
-    stems: RefCell<HashMap<String, String>>,
-    concept_sets: RefCell<HashMap<String, BTreeSet<String>>>,
+    // Ordered maps, not hash maps: std's hasher seeds itself from
+    // `wasi:random`, an import teaching tools must not need.
+    stems: RefCell<BTreeMap<String, String>>,
+    concept_sets: RefCell<BTreeMap<String, BTreeSet<String>>>,
 }
 
 impl Normalizer {
@@ -89,8 +91,8 @@ impl Normalizer {
         Normalizer {
             stemmer: algorithm.map(Stemmer::create),
             english: matches!(language.as_str(), "" | "en"),
-            stems: RefCell::new(HashMap::new()),
-            concept_sets: RefCell::new(HashMap::new()),
+            stems: RefCell::new(BTreeMap::new()),
+            concept_sets: RefCell::new(BTreeMap::new()),
         }
     }
 
