@@ -118,6 +118,15 @@ impl Breaker {
         }
     }
 
+    /// An admitted call ended before the plugin ran (bad arguments, unknown
+    /// tool): it says nothing about the plugin's health, so only a trial slot is
+    /// given back.
+    pub(crate) fn skip(&self, admission: Admission) {
+        if admission == Admission::Trial {
+            self.lock().trial_in_flight = false;
+        }
+    }
+
     pub(crate) fn state(&self) -> BreakerState {
         let inner = self.lock();
         match inner.opened_at {
@@ -161,6 +170,11 @@ mod tests {
         assert_eq!(b.state(), BreakerState::Open);
         std::thread::sleep(Duration::from_millis(25));
         let trial = b.admit();
+        // A trial that never ran the plugin (bad arguments) proves nothing.
+        b.skip(trial);
+        assert_eq!(b.state(), BreakerState::HalfOpen);
+        let trial = b.admit();
+        assert_eq!(trial, Admission::Trial);
         b.record(trial, false);
         assert_eq!(b.state(), BreakerState::Closed);
         assert_eq!(b.admit(), Admission::Allowed);

@@ -109,14 +109,14 @@ impl Invoker<'_> {
             return finish(record, Outcome::Unavailable, Some(msg));
         }
         let Some(validator) = version.validators.get(&call.tool) else {
-            version.breaker.record(admission, false);
+            version.breaker.skip(admission);
             let msg = format!("this plugin has no tool named `{}`", call.tool);
             return finish(record, Outcome::Unavailable, Some(msg));
         };
 
         // Arguments: size, JSON, schema. The plugin is not called when any fails.
         if call.arguments.len() > limits.max_argument_bytes {
-            version.breaker.record(admission, false);
+            version.breaker.skip(admission);
             record.limits_hit.push(LimitHit::ArgumentBytes);
             let msg = format!(
                 "the arguments are {} bytes, more than the {} allowed",
@@ -133,13 +133,13 @@ impl Invoker<'_> {
         let parsed: serde_json::Value = match serde_json::from_str(arguments) {
             Ok(v) => v,
             Err(e) => {
-                version.breaker.record(admission, false);
+                version.breaker.skip(admission);
                 let msg = format!("the arguments are not valid JSON ({e})");
                 return finish(record, Outcome::InvalidArguments, Some(msg));
             }
         };
         if !validator.is_valid(&parsed) {
-            version.breaker.record(admission, false);
+            version.breaker.skip(admission);
             let problems: Vec<String> = validator
                 .iter_errors(&parsed)
                 .take(MAX_SCHEMA_ERRORS_REPORTED)
@@ -334,7 +334,12 @@ impl Invoker<'_> {
             record.evidence = data.progress.recorded;
         }
         record.output = output;
-        version.breaker.record(admission, outcome.is_fault());
+        if outcome == Outcome::Unavailable {
+            // The host could not start the call: no news about the plugin.
+            version.breaker.skip(admission);
+        } else {
+            version.breaker.record(admission, outcome.is_fault());
+        }
         let record = finish(record, outcome, error);
         tracing::debug!(
             plugin = %version.name(), version = %version.version(), tool = %call.tool,
