@@ -310,7 +310,7 @@ async fn thousand_mixed_calls_leave_no_memory_growth() {
         ("deep-recursion", "recurse", "{}", Outcome::Trap),
         ("spin-loop", "spin", "{}", Outcome::DeadlineExceeded),
     ];
-    let mut run_calls = async |count: usize, offset: usize| {
+    let run_calls = async |count: usize, offset: usize| {
         for i in 0..count {
             let (plugin, tool, args, outcome) = mix[(offset + i) % mix.len()];
             // Sessions come and go, as lessons do.

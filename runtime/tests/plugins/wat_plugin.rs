@@ -12,8 +12,6 @@
 pub enum Behaviour {
     /// Return `ok` with content "answered by NAME VERSION".
     Answer,
-    /// Trap (`unreachable`).
-    Trap,
     /// Loop forever.
     Spin,
     /// Answer when the arguments are `{}`, trap when they say more.
@@ -26,7 +24,7 @@ struct Image {
 
 impl Image {
     fn align(&mut self, to: usize) {
-        while self.bytes.len() % to != 0 {
+        while !self.bytes.len().is_multiple_of(to) {
             self.bytes.push(0);
         }
     }
@@ -67,7 +65,6 @@ pub fn component(name: &str, version: &str, behaviour: Behaviour, contract: &str
     let data: String = img.bytes.iter().map(|b| format!("\\{b:02x}")).collect();
     let body = match behaviour {
         Behaviour::Answer => format!("(i32.const {result})"),
-        Behaviour::Trap => "unreachable".to_owned(),
         Behaviour::Spin => "(loop $l (br $l)) unreachable".to_owned(),
         // Parameter 14 is the arguments' length (after 11 context and 2 tool slots).
         Behaviour::TrapOnNote => {
