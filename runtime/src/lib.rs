@@ -6,12 +6,12 @@
 //! what a lesson produces in the database.
 #![deny(missing_docs)]
 
-pub mod lesson;
-pub mod engine;
-pub mod plugin;
-pub mod store;
-pub mod curriculum;
 pub mod audio;
+pub mod curriculum;
+pub mod engine;
+pub mod lesson;
+pub mod plugin;
 pub mod realtime;
-pub mod transport;
 pub mod session;
+pub mod store;
+pub mod transport;
