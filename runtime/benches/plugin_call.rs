@@ -82,11 +82,16 @@ fn main() {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    runtime.block_on(run());
+    // The server's default meters fuel; fuel is optional, so the same figures
+    // are printed with it off (deadlines then rest on epochs alone).
+    runtime.block_on(run(true));
+    runtime.block_on(run(false));
 }
 
-async fn run() {
-    let host = PluginHost::new(HostConfig::default()).expect("plugin host");
+async fn run(metered: bool) {
+    let mut config = HostConfig::default();
+    config.engine.fuel = metered;
+    let host = PluginHost::new(config).expect("plugin host");
     for path in [
         lectern_plugin_artifacts::NOOP,
         lectern_plugin_artifacts::CHECK_UNDERSTANDING,
@@ -166,7 +171,8 @@ async fn run() {
     }
 
     println!(
-        "plugin_call: {} calls per path, {ROUNDS} interleaved rounds",
+        "plugin_call, fuel metering {}: {} calls per path, {ROUNDS} interleaved rounds",
+        if metered { "on (server default)" } else { "off" },
         ROUNDS * CALLS_PER_ROUND
     );
     let floor_p50 = floor.p(0.5);
