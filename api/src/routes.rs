@@ -66,6 +66,7 @@ mod health;
 mod history;
 mod openapi;
 mod plugins;
+pub(crate) mod sessions;
 mod tokens;
 
 pub use openapi::OpenApiDocument;
@@ -101,4 +102,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(content::router())
         .merge(history::router())
+        .merge(sessions::router())
 }

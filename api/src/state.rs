@@ -7,12 +7,15 @@ use std::time::Instant;
 use anyhow::Context;
 use lectern_runtime::engine::EngineConfig;
 use lectern_runtime::plugin::{HostConfig, PluginHost};
+use lectern_runtime::realtime::RealtimeConfig;
+use lectern_runtime::session::{LessonConfig, LessonMetrics};
 use lectern_runtime::store::Store;
 
 use crate::config::{Config, LiveKitConfig};
 use crate::metrics::Metrics;
 use crate::plugin_sync::{self, PluginSync};
 use crate::rate_limit::RateLimiter;
+use crate::routes::sessions::LessonSessions;
 
 /// Shared server state, handed to handlers with `State<AppState>`.
 #[derive(Debug, Clone)]
@@ -32,6 +35,13 @@ pub struct AppState {
     pub plugins: PluginHost,
     /// Announces plugin changes to the other instances (Redis).
     pub plugin_sync: PluginSync,
+    /// Lesson settings, when a Realtime endpoint is usable (an OpenAI key, or
+    /// an `OPENAI_REALTIME_URL` override for a local/compatible server).
+    pub lesson_config: Option<Arc<LessonConfig>>,
+    /// Process-wide lesson metrics (turn latency, tools, interruptions).
+    pub lesson_metrics: Arc<LessonMetrics>,
+    /// Pending session tokens and the lessons running in this process.
+    pub lessons: Arc<LessonSessions>,
     plugins_loaded: Arc<AtomicBool>,
 }
 
@@ -71,13 +81,16 @@ impl AppState {
         let plugin_sync = PluginSync::new(redis_url.as_deref())?;
 
         Ok(Self {
-            config: Arc::new(config),
             metrics,
             rate_limiter,
             livekit,
             store,
             plugins,
             plugin_sync,
+            lesson_config: lesson_config(&config).map(Arc::new),
+            lesson_metrics: Arc::new(LessonMetrics::default()),
+            lessons: Arc::new(LessonSessions::default()),
+            config: Arc::new(config),
             plugins_loaded: Arc::new(AtomicBool::new(false)),
         })
     }
@@ -119,4 +132,27 @@ impl AppState {
     pub async fn close(&self) {
         self.store.close().await;
     }
+}
+
+/// Lesson settings from the configuration: `None` without an OpenAI key
+/// unless the Realtime URL was overridden (a local or compatible server).
+fn lesson_config(config: &Config) -> Option<LessonConfig> {
+    let key = config
+        .openai_api_key
+        .as_ref()
+        .map(|k| k.expose().trim())
+        .filter(|k| !k.is_empty());
+    let overridden = config.openai_realtime_url != crate::config::DEFAULT_OPENAI_REALTIME_URL;
+    if key.is_none() && !overridden {
+        return None;
+    }
+    let realtime = RealtimeConfig {
+        url: config.openai_realtime_url.clone(),
+        api_key: key.map(str::to_owned),
+        ..RealtimeConfig::default()
+    };
+    Some(LessonConfig {
+        realtime,
+        ..LessonConfig::default()
+    })
 }
