@@ -172,7 +172,11 @@ async fn run(metered: bool) {
 
     println!(
         "plugin_call, fuel metering {}: {} calls per path, {ROUNDS} interleaved rounds",
-        if metered { "on (server default)" } else { "off" },
+        if metered {
+            "on (server default)"
+        } else {
+            "off"
+        },
         ROUNDS * CALLS_PER_ROUND
     );
     let floor_p50 = floor.p(0.5);
