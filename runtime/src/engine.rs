@@ -37,9 +37,16 @@ pub const DEFAULT_MAX_CONCURRENT_INSTANCES: u32 = 500;
 /// leaves room without letting one plugin take a meaningful share of 24 GiB.
 pub const MAX_PLUGIN_MEMORY_BYTES: u64 = 256 << 20;
 
-/// Core instances a single component may create. Rust components have 1-4; language
-/// runtimes with adapters have more.
-const MAX_CORE_INSTANCES_PER_COMPONENT: u32 = 16;
+/// Core instances a single component may create. Rust components have 1-4 and
+/// componentize-js ones 8, but componentize-py links CPython from 38 core modules;
+/// 64 leaves room for a newer runtime without a change here.
+const MAX_CORE_INSTANCES_PER_COMPONENT: u32 = 64;
+
+/// Core instance slots in the pool per concurrent call. Most calls need 1-8, a
+/// Python one 38: with 8 per slot on average a full pool of Rust or JavaScript
+/// calls always fits, and about a tenth of it can be Python at once. Each slot
+/// reserves address space, not memory.
+const CORE_INSTANCES_PER_CALL_SLOT: u32 = 8;
 
 /// Linear memories a single component may define (one for Rust; a few for
 /// runtimes that link several modules).
@@ -125,7 +132,11 @@ impl PluginEngine {
             let instances = config.max_concurrent_instances.max(1);
             let mut pool = PoolingAllocationConfig::new();
             pool.total_component_instances(instances)
-                .total_core_instances(instances.saturating_mul(4))
+                .total_core_instances(
+                    instances
+                        .saturating_mul(CORE_INSTANCES_PER_CALL_SLOT)
+                        .max(MAX_CORE_INSTANCES_PER_COMPONENT),
+                )
                 .total_memories(instances.saturating_mul(2))
                 .total_tables(instances.saturating_mul(4))
                 .total_stacks(instances)
