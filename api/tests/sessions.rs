@@ -112,6 +112,29 @@ async fn a_key_alone_makes_lessons_available() {
 }
 
 #[tokio::test]
+async fn starting_lessons_is_rate_limited() {
+    let app = TestApp::with_config(|c| {
+        c.openai_realtime_url = UNUSED_REALTIME_URL.into();
+        c.rate_limit_per_min = 2;
+    })
+    .await;
+    seed(&app, &[]).await;
+    for _ in 0..2 {
+        let reply = app.post_json("/api/sessions", &start_body()).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    }
+    let reply = app.post_json("/api/sessions", &start_body()).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        reply.text()
+    );
+    assert!(reply.headers.contains_key(header::RETRY_AFTER));
+    assert_eq!(app.state.lessons.pending_count(), 2);
+}
+
+#[tokio::test]
 async fn unknown_subtopic_is_404_and_writes_nothing() {
     let app = TestApp::with_config(|c| c.openai_realtime_url = UNUSED_REALTIME_URL.into()).await;
     seed(&app, &[]).await;

@@ -500,3 +500,67 @@ fn validate_learner_name(name: String) -> Result<String, ApiError> {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lesson(id: &str) -> LiveLesson {
+        LiveLesson {
+            session_id: id.into(),
+            learner_id: "l".into(),
+            learner_name: None,
+            subtopic_id: "s".into(),
+            subtopic_title: "S".into(),
+            started_at_ms: 0,
+            transport: "ws",
+        }
+    }
+
+    #[test]
+    fn an_expired_token_is_refused_and_forgotten() {
+        let sessions = LessonSessions::default();
+        sessions.add_pending("t", lesson("a")).unwrap();
+        sessions
+            .pending
+            .lock()
+            .unwrap()
+            .get_mut("a")
+            .unwrap()
+            .expires_at = Instant::now() - Duration::from_millis(1);
+        assert_eq!(sessions.pending_count(), 0);
+        assert!(matches!(
+            sessions.check("a", "t", false),
+            Err(TokenRefusal::Expired)
+        ));
+        assert!(matches!(
+            sessions.check("a", "t", true),
+            Err(TokenRefusal::Unknown)
+        ));
+    }
+
+    #[test]
+    fn a_token_opens_its_lesson_once() {
+        let sessions = LessonSessions::default();
+        sessions.add_pending("t", lesson("a")).unwrap();
+        assert!(matches!(sessions.check("a", "t", false), Ok(None)));
+        assert!(matches!(
+            sessions.check("a", "x", true),
+            Err(TokenRefusal::Unknown)
+        ));
+        let opened = sessions.check("a", "t", true).ok().flatten().unwrap();
+        assert_eq!(opened.session_id, "a");
+        assert!(matches!(
+            sessions.check("a", "t", true),
+            Err(TokenRefusal::Unknown)
+        ));
+    }
+
+    #[test]
+    fn tokens_are_random_hex() {
+        let a = new_token().unwrap();
+        assert_eq!(a.len(), SESSION_TOKEN_BYTES * 2);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, new_token().unwrap());
+    }
+}
