@@ -10,27 +10,36 @@
 //!   what was missed, records evidence for the question's objective and
 //!   shows a score card.
 
+mod bank;
 mod grading;
 mod questions;
 
-use std::collections::BTreeSet;
+use std::borrow::Cow;
 
 use lectern_tool::text::{Normalizer, stable_hash};
 use lectern_tool::{
-    Call, Display, Manifest, QuestionCard, ScoreCard, Subtopic, TeachingTool, ToolError,
-    ToolOutput, ToolSpec,
+    Call, Display, Manifest, QuestionCard, ScoreCard, TeachingTool, ToolError, ToolOutput, ToolSpec,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::bank::{Banked, escape, unescape};
 use crate::grading::grade;
 use crate::questions::{all_questions, word};
 
-/// State key: the ids of the questions asked in this session, oldest first.
+/// State key: the ids of the questions asked in this session, oldest first,
+/// [`escape`]d and separated by [`ASKED_SEPARATOR`].
 const ASKED_KEY: &str = "asked";
+/// Separates the ids in [`ASKED_KEY`] (escaped ids hold none).
+const ASKED_SEPARATOR: char = ' ';
+/// State key: the focus last asked about, with the lesson fingerprint and
+/// each question's match score, so the same focus again skips the stemmer.
+const FOCUS_KEY: &str = "focus";
+/// Separates the fingerprint, the scores and the focus in [`FOCUS_KEY`].
+const FOCUS_SEPARATOR: char = '\t';
 /// State key: the questions of this lesson, analysed once per session (and
 /// again when the lesson changes): analysing the lesson's text is the
-/// costly part of a call.
+/// costly part of a call. Stored in the compact layout of [`bank`].
 const BANK_KEY: &str = "bank";
 /// State key: the grades given in this session, oldest first.
 const GRADES_KEY: &str = "grades";
@@ -133,16 +142,31 @@ struct GradeRecord {
 
 fn ask(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
     let arguments: AskArguments = call.arguments()?;
-    let normalizer = Normalizer::for_locale(&call.context().locale);
-    let asked: Vec<String> = call.state_or_default(ASKED_KEY);
-    let times_asked = |id: &str| asked.iter().filter(|a| a.as_str() == id).count();
-    let lesson = call.lesson().clone();
-    let bank = question_bank(call, &lesson, &normalizer)?;
+    let asked_text = read_asked(call);
+    let asked: Vec<Cow<'_, str>> = asked_entries(&asked_text).collect();
+    let times_asked = |id: &str| asked.iter().filter(|a| a.as_ref() == id).count();
+    let locale = call.context().locale.clone();
+    let fingerprint = bank::fingerprint(call.lesson(), &locale);
+    // The normalizer (and its stemmer) is only made when the lesson or the
+    // focus has to be analysed, which a warm call skips.
+    let mut normalizer = None;
+    let stored: Option<String> = call.state_or_default(BANK_KEY);
+    let bank_text = match stored.filter(|text| bank::parse(text, fingerprint).is_some()) {
+        Some(text) => text,
+        None => {
+            let normalizer = normalizer.get_or_insert_with(|| Normalizer::for_locale(&locale));
+            let lesson = call.lesson().clone();
+            let text = bank::build(&lesson, normalizer, fingerprint);
+            call.set_state(BANK_KEY, &text)?;
+            text
+        }
+    };
+    let bank = bank::parse(&bank_text, fingerprint).unwrap_or_default();
     if bank.is_empty() {
         return Err(ToolError::failed(format!(
             "the subtopic \"{}\" has no objectives or key points to ask about; explain the \
              topic instead",
-            lesson.title
+            call.lesson().title
         )));
     }
 
@@ -153,10 +177,9 @@ fn ask(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
         .map(str::trim)
         .filter(|f| !f.is_empty());
     let mut focus_note = String::new();
-    let mut pool: Vec<&Banked> = bank.iter().collect();
+    let mut pool: Vec<&Banked<'_>> = bank.iter().collect();
     if let Some(focus) = focus {
-        let wanted = normalizer.concepts(focus);
-        let scores: Vec<usize> = bank.iter().map(|b| b.focus_match(&wanted)).collect();
+        let scores = focus_scores(call, &bank, &mut normalizer, &locale, focus, fingerprint)?;
         let best = scores.iter().copied().max().unwrap_or(0);
         if best == 0 {
             focus_note = format!(
@@ -178,58 +201,114 @@ fn ask(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
     let mastery = call.mastery();
     // Mastery counts up to "mastered"; an objective without evidence is 0,
     // a question linked to no objective ranks with the mastered ones.
-    let weakness = |q: &Banked| -> f32 {
-        match &q.objective_id {
+    let weakness = |q: &Banked<'_>| -> f32 {
+        match q.objective_id.as_deref() {
             None => MASTERED_AT_SCORE,
             Some(id) => mastery
                 .iter()
-                .find(|m| &m.objective_id == id)
+                .find(|m| m.objective_id == id)
                 .map_or(0.0, |m| m.score.min(MASTERED_AT_SCORE)),
         }
     };
-    let last = asked.last().map(String::as_str);
-    let session = call.context().session_id.clone();
+    let last = asked.last().map(Cow::as_ref);
+    let session = &call.context().session_id;
     let chosen = pool
         .iter()
         .copied()
-        .filter(|q| pool.len() == 1 || Some(q.id.as_str()) != last)
-        .min_by(|a, b| {
-            times_asked(&a.id)
-                .cmp(&times_asked(&b.id))
-                .then(weakness(a).total_cmp(&weakness(b)))
-                .then_with(|| {
-                    let key =
-                        |q: &Banked| stable_hash(&format!("{session}/{}/{}", asked.len(), q.id));
-                    key(a).cmp(&key(b))
-                })
+        .filter(|q| pool.len() == 1 || Some(q.id.as_ref()) != last)
+        .map(|q| {
+            let shuffle = stable_hash(&format!("{session}/{}/{}", asked.len(), q.id));
+            ((times_asked(&q.id), weakness(q), shuffle), q)
         })
+        .min_by(|(a, _), (b, _)| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)))
+        .map(|(_, q)| q)
         .expect("the pool is never empty");
     let prompt = word(&chosen.id, &chosen.subject, times_asked(&chosen.id));
+    let chosen_id = chosen.id.to_string();
+    let chosen_objective = chosen.objective_id.as_deref().map(str::to_owned);
 
-    let mut asked = asked.clone();
-    asked.push(chosen.id.clone());
-    trim_history(&mut asked);
-    call.set_state(ASKED_KEY, &asked)?;
-    lectern_tool::debug!(call, "asked {} ({} asked so far)", chosen.id, asked.len());
+    let asked_count = asked.len() + 1;
+    let kept = asked_count.saturating_sub(MAX_HISTORY_ENTRIES);
+    let mut history = String::with_capacity(asked_text.len() + chosen_id.len() + 1);
+    for id in asked.iter().skip(kept) {
+        history.push_str(&escape(id));
+        history.push(ASKED_SEPARATOR);
+    }
+    history.push_str(&escape(&chosen_id));
+    call.set_state(ASKED_KEY, &history)?;
+    lectern_tool::debug!(
+        call,
+        "asked {} ({} asked so far)",
+        chosen_id,
+        asked_count - kept
+    );
 
-    let objective = chosen
-        .objective_id
-        .as_ref()
-        .and_then(|id| lesson.objective(id))
+    let objective = chosen_objective
+        .as_deref()
+        .and_then(|id| call.lesson().objective(id))
         .map(|o| format!(" It checks the objective \"{}\".", o.text))
         .unwrap_or_default();
     let content = format!(
         "{focus_note}Ask the learner: \"{}\"{objective} When they answer, call grade_answer \
          with question_id \"{}\" and their answer. Do not give the answer first.",
-        prompt, chosen.id
+        prompt, chosen_id
     );
     Ok(
         ToolOutput::text(content).with_display(Display::Question(QuestionCard {
             prompt,
             choices: Vec::new(),
-            objective_id: chosen.objective_id.clone(),
+            objective_id: chosen_objective,
         })),
     )
+}
+
+/// The ids asked in this session, oldest first, as stored: one text with
+/// the ids separated by [`ASKED_SEPARATOR`] (cheaper to read back on every
+/// call than a JSON list). Anything else stored (an older plugin version's
+/// list, say) starts the history afresh.
+fn read_asked(call: &mut Call<'_>) -> String {
+    call.state_or_default::<String>(ASKED_KEY)
+}
+
+fn asked_entries(text: &str) -> impl Iterator<Item = Cow<'_, str>> {
+    text.split(ASKED_SEPARATOR)
+        .filter(|id| !id.is_empty())
+        .map(unescape)
+}
+
+/// How well each banked question matches the focus. The scores for the last
+/// focus asked about are kept in the state with the lesson fingerprint, so
+/// asking about the same thing again skips the stemmer.
+fn focus_scores(
+    call: &mut Call<'_>,
+    bank: &[Banked<'_>],
+    normalizer: &mut Option<Normalizer>,
+    locale: &str,
+    focus: &str,
+    fingerprint: u64,
+) -> Result<Vec<usize>, ToolError> {
+    let prefix = format!("{fingerprint:x}{FOCUS_SEPARATOR}");
+    if let Some(stored) = call.state_or_default::<Option<String>>(FOCUS_KEY)
+        && let Some(rest) = stored.strip_prefix(&prefix)
+        && let Some((scores, stored_focus)) = rest.split_once(FOCUS_SEPARATOR)
+        && stored_focus == focus
+    {
+        let scores: Option<Vec<usize>> = scores
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().ok())
+            .collect();
+        if let Some(scores) = scores.filter(|s| s.len() == bank.len()) {
+            return Ok(scores);
+        }
+    }
+    let normalizer = normalizer.get_or_insert_with(|| Normalizer::for_locale(locale));
+    let wanted = normalizer.concepts(focus);
+    let scores: Vec<usize> = bank.iter().map(|b| b.focus_match(&wanted)).collect();
+    let listed: Vec<String> = scores.iter().map(usize::to_string).collect();
+    let kept = format!("{prefix}{}{FOCUS_SEPARATOR}{focus}", listed.join(","));
+    call.set_state(FOCUS_KEY, &kept)?;
+    Ok(scores)
 }
 
 fn grade_answer(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
@@ -246,12 +325,13 @@ fn grade_answer(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
         ));
     }
     let normalizer = Normalizer::for_locale(&call.context().locale);
-    let asked: Vec<String> = call.state_or_default(ASKED_KEY);
+    let asked_text = read_asked(call);
+    let asked: Vec<Cow<'_, str>> = asked_entries(&asked_text).collect();
     let times_asked = |id: &str| {
         // The wording the learner heard is the one from their last asking.
         asked
             .iter()
-            .filter(|a| a.as_str() == id)
+            .filter(|a| a.as_ref() == id)
             .count()
             .saturating_sub(1)
     };
@@ -338,97 +418,6 @@ fn grade_answer(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
             feedback,
         })),
     )
-}
-
-/// What choosing a question needs, kept in the state so later calls skip
-/// analysing the lesson: its id, subject and objective, and the concept
-/// terms focus matching compares.
-#[derive(Serialize, Deserialize)]
-struct Banked {
-    id: String,
-    subject: String,
-    objective_id: Option<String>,
-    subject_terms: Vec<String>,
-    main_answer_terms: Vec<String>,
-    other_answer_terms: Vec<String>,
-}
-
-impl Banked {
-    /// How well the question matches focus concepts: its subject counts
-    /// most, then its main answer, then its other answers.
-    fn focus_match(&self, focus: &BTreeSet<String>) -> usize {
-        let hits = |terms: &[String]| terms.iter().filter(|t| focus.contains(*t)).count();
-        4 * hits(&self.subject_terms)
-            + 2 * hits(&self.main_answer_terms)
-            + hits(&self.other_answer_terms)
-    }
-}
-
-/// The question bank in the state, as stored.
-#[derive(Serialize, Deserialize)]
-struct Bank {
-    /// Fingerprint of the lesson text and locale the bank was built from.
-    fingerprint: u64,
-    questions: Vec<Banked>,
-}
-
-/// The lesson's questions: from the state when built from this very lesson
-/// and locale, otherwise built now and stored.
-fn question_bank(
-    call: &mut Call<'_>,
-    lesson: &Subtopic,
-    normalizer: &Normalizer,
-) -> Result<Vec<Banked>, ToolError> {
-    let fingerprint = fingerprint(lesson, &call.context().locale);
-    if let Some(bank) = call.state_or_default::<Option<Bank>>(BANK_KEY)
-        && bank.fingerprint == fingerprint
-    {
-        return Ok(bank.questions);
-    }
-    let terms = |text: &str| normalizer.concepts(text).into_iter().collect::<Vec<_>>();
-    let questions: Vec<Banked> = all_questions(lesson, normalizer, |_| 0)
-        .into_iter()
-        .map(|question| {
-            let mut others = BTreeSet::new();
-            for answer in question.answers.iter().skip(1) {
-                others.extend(normalizer.concepts(answer));
-            }
-            Banked {
-                subject_terms: terms(&question.subject),
-                main_answer_terms: question
-                    .answers
-                    .first()
-                    .map(|a| terms(a))
-                    .unwrap_or_default(),
-                other_answer_terms: others.into_iter().collect(),
-                id: question.id,
-                subject: question.subject,
-                objective_id: question.objective_id,
-            }
-        })
-        .collect();
-    let bank = Bank {
-        fingerprint,
-        questions,
-    };
-    call.set_state(BANK_KEY, &bank)?;
-    Ok(bank.questions)
-}
-
-/// A stable fingerprint of what questions are built from.
-fn fingerprint(lesson: &Subtopic, locale: &str) -> u64 {
-    let mut text = format!("{locale}\u{1f}{}\u{1f}", lesson.title);
-    for objective in &lesson.objectives {
-        text.push_str(&objective.id);
-        text.push('\u{1f}');
-        text.push_str(&objective.text);
-        text.push('\u{1f}');
-    }
-    for point in &lesson.key_points {
-        text.push_str(point);
-        text.push('\u{1f}');
-    }
-    stable_hash(&text)
 }
 
 fn trim_history<T>(history: &mut Vec<T>) {

@@ -47,7 +47,12 @@ fn questions_do_not_repeat_until_all_were_asked() {
         .unwrap();
     assert!(!prompts.contains(&question_of(&again).0));
     assert_eq!(
-        env.state_json("asked").unwrap().as_array().unwrap().len(),
+        env.state_json("asked")
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .split(' ')
+            .count(),
         total + 1
     );
 }
@@ -206,7 +211,8 @@ fn the_question_bank_is_kept_and_rebuilt_when_unreadable() {
         .invoke::<CheckUnderstanding>("check_understanding", json!({}))
         .unwrap();
     let bank = env.state_json("bank").unwrap();
-    assert_eq!(bank["questions"].as_array().unwrap().len(), 8);
+    // The fingerprint line, then a line per question.
+    assert_eq!(bank.as_str().unwrap().lines().count(), 1 + 8);
     // A damaged bank (an older plugin version, say) is rebuilt, not fatal.
     env.put_state("bank", "{\"not\": \"a bank\"}");
     let second = env
@@ -214,4 +220,39 @@ fn the_question_bank_is_kept_and_rebuilt_when_unreadable() {
         .unwrap();
     assert_ne!(question_of(&first).0, question_of(&second).0);
     assert_eq!(env.state_json("bank").unwrap(), bank);
+}
+
+#[test]
+fn a_repeated_focus_is_served_from_the_state_with_the_same_choice() {
+    let mut env = FakeEnv::new(sample_subtopic());
+    let first = env
+        .invoke::<CheckUnderstanding>("check_understanding", json!({"focus": "green leaves"}))
+        .unwrap();
+    let kept = env.state_json("focus").unwrap();
+    assert!(kept.as_str().unwrap().ends_with("\tgreen leaves"), "{kept}");
+    let second = env
+        .invoke::<CheckUnderstanding>("check_understanding", json!({"focus": "green leaves"}))
+        .unwrap();
+    // Both come from the focus's best matches; the second asks it again in
+    // other words, as the first call would have without the kept scores.
+    assert_eq!(question_id(&first), "objective:chlorophyll");
+    assert_eq!(question_id(&second), "objective:chlorophyll");
+    assert_ne!(question_of(&first).0, question_of(&second).0);
+    // A damaged entry is recomputed, not fatal.
+    env.put_state("focus", "\"garbage\"");
+    let third = env
+        .invoke::<CheckUnderstanding>("check_understanding", json!({"focus": "green leaves"}))
+        .unwrap();
+    assert_eq!(question_id(&third), "objective:chlorophyll");
+    assert_eq!(env.state_json("focus").unwrap(), kept);
+}
+
+#[test]
+fn an_older_history_layout_starts_afresh() {
+    let mut env = FakeEnv::new(sample_subtopic());
+    env.put_state("asked", "[\"objective:chlorophyll\"]");
+    env.invoke::<CheckUnderstanding>("check_understanding", json!({}))
+        .unwrap();
+    let asked = env.state_json("asked").unwrap();
+    assert_eq!(asked.as_str().unwrap().split(' ').count(), 1, "{asked}");
 }

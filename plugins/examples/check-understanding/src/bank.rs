@@ -1,0 +1,220 @@
+//! The question bank as kept in the state: a compact line-per-question text
+//! rather than nested JSON, because every call runs in a fresh instance and
+//! reads it back; parsing it borrows from the stored text and needs neither
+//! the stemmer nor JSON objects.
+//! Ids and subjects are stored [`escape`]d.
+//!
+//! Layout: the first line is the lesson fingerprint (hex); then one line per
+//! question with tab-separated fields: id, objective id (empty for none),
+//! subject, then its subject, main-answer and other-answer concept terms,
+//! each list space-separated.
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+
+use lectern_tool::Subtopic;
+use lectern_tool::text::Normalizer;
+
+use crate::questions::all_questions;
+
+/// Separates the fields of a question line.
+const FIELD_SEPARATOR: char = '\t';
+/// Separates the terms of a list.
+const TERM_SEPARATOR: char = ' ';
+
+/// One question of the bank, borrowed from its stored text.
+pub struct Banked<'a> {
+    pub id: Cow<'a, str>,
+    pub subject: Cow<'a, str>,
+    pub objective_id: Option<Cow<'a, str>>,
+    subject_terms: &'a str,
+    main_answer_terms: &'a str,
+    other_answer_terms: &'a str,
+}
+
+impl Banked<'_> {
+    /// How well the question matches focus concepts: its subject counts
+    /// most, then its main answer, then its other answers.
+    pub fn focus_match(&self, focus: &BTreeSet<String>) -> usize {
+        let hits = |terms: &str| {
+            terms
+                .split(TERM_SEPARATOR)
+                .filter(|t| !t.is_empty() && focus.contains(*t))
+                .count()
+        };
+        4 * hits(self.subject_terms)
+            + 2 * hits(self.main_answer_terms)
+            + hits(self.other_answer_terms)
+    }
+}
+
+/// A stable fingerprint (FNV-1a) of what questions are built from: the
+/// locale, title, objectives and key points, each field delimited so that
+/// moving text between fields changes it. Hashes the lesson in place; no
+/// text is copied.
+pub fn fingerprint(lesson: &Subtopic, locale: &str) -> u64 {
+    const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut hash = OFFSET_BASIS;
+    let mut feed = |text: &str| {
+        for byte in text.bytes().chain([0x1f]) {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(PRIME);
+        }
+    };
+    feed(locale);
+    feed(&lesson.title);
+    for objective in &lesson.objectives {
+        feed(&objective.id);
+        feed(&objective.text);
+    }
+    for point in &lesson.key_points {
+        feed(point);
+    }
+    hash
+}
+
+/// Analyses the lesson (the costly part: stemming every statement) into the
+/// stored text.
+pub fn build(lesson: &Subtopic, normalizer: &Normalizer, fingerprint: u64) -> String {
+    let mut text = format!("{fingerprint:x}");
+    let terms = |set: BTreeSet<String>| set.into_iter().collect::<Vec<_>>().join(" ");
+    for question in all_questions(lesson, normalizer, |_| 0) {
+        let mut others = BTreeSet::new();
+        for answer in question.answers.iter().skip(1) {
+            others.extend(normalizer.concepts(answer));
+        }
+        let main = question
+            .answers
+            .first()
+            .map(|a| normalizer.concepts(a))
+            .unwrap_or_default();
+        text.push('\n');
+        text.push_str(&escape(&question.id));
+        for field in [
+            escape(question.objective_id.as_deref().unwrap_or_default()),
+            escape(&question.subject),
+            Cow::Owned(terms(normalizer.concepts(&question.subject))),
+            Cow::Owned(terms(main)),
+            Cow::Owned(terms(others)),
+        ] {
+            text.push(FIELD_SEPARATOR);
+            text.push_str(&field);
+        }
+    }
+    text
+}
+
+/// `text` with the characters the stored layouts use as separators (and the
+/// escape character itself) escaped, so any id or subject fits in a field.
+pub fn escape(text: &str) -> Cow<'_, str> {
+    if !text.contains(['\\', '\t', '\n', '\r', ' ']) {
+        return Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\\' => escaped.push_str("\\\\"),
+            '\t' => escaped.push_str("\\t"),
+            '\n' => escaped.push_str("\\n"),
+            '\r' => escaped.push_str("\\r"),
+            ' ' => escaped.push_str("\\s"),
+            other => escaped.push(other),
+        }
+    }
+    Cow::Owned(escaped)
+}
+
+/// The text [`escape`] was given.
+pub fn unescape(text: &str) -> Cow<'_, str> {
+    if !text.contains('\\') {
+        return Cow::Borrowed(text);
+    }
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            plain.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('t') => plain.push('\t'),
+            Some('n') => plain.push('\n'),
+            Some('r') => plain.push('\r'),
+            Some('s') => plain.push(' '),
+            Some(other) => plain.push(other),
+            None => {}
+        }
+    }
+    Cow::Owned(plain)
+}
+
+/// The questions of a stored bank built from the lesson with `fingerprint`;
+/// `None` when it was built from another lesson or is unreadable.
+pub fn parse(text: &str, fingerprint: u64) -> Option<Vec<Banked<'_>>> {
+    let mut lines = text.split('\n');
+    let stored = u64::from_str_radix(lines.next()?, 16).ok()?;
+    if stored != fingerprint {
+        return None;
+    }
+    lines
+        .map(|line| {
+            let mut fields = line.split(FIELD_SEPARATOR);
+            let mut next = || fields.next();
+            let banked = Banked {
+                id: unescape(next()?),
+                objective_id: Some(next()?).filter(|id| !id.is_empty()).map(unescape),
+                subject: unescape(next()?),
+                subject_terms: next()?,
+                main_answer_terms: next()?,
+                other_answer_terms: next()?,
+            };
+            (next().is_none() && !banked.id.is_empty()).then_some(banked)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lectern_tool::testing::sample_subtopic;
+
+    #[test]
+    fn a_built_bank_reads_back_and_only_for_its_lesson() {
+        let lesson = sample_subtopic();
+        let en = Normalizer::for_locale("en");
+        let print = fingerprint(&lesson, "en");
+        let text = build(&lesson, &en, print);
+        let bank = parse(&text, print).unwrap();
+        let questions = all_questions(&lesson, &en, |_| 0);
+        assert_eq!(bank.len(), questions.len());
+        for (banked, question) in bank.iter().zip(&questions) {
+            assert_eq!(banked.id, question.id);
+            assert_eq!(banked.subject, question.subject);
+            assert_eq!(
+                banked.objective_id.as_deref(),
+                question.objective_id.as_deref()
+            );
+        }
+        assert!(parse(&text, print ^ 1).is_none());
+        assert!(parse("not a bank", print).is_none());
+        assert_ne!(print, fingerprint(&lesson, "fr"));
+    }
+
+    #[test]
+    fn separators_in_ids_and_subjects_survive() {
+        let mut lesson = sample_subtopic();
+        lesson.objectives[0].id = "odd\tid with\\ spaces\nand lines".into();
+        lesson.objectives[0].text = "Explain\tthe leaf\r\nshape".into();
+        let en = Normalizer::for_locale("en");
+        let print = fingerprint(&lesson, "en");
+        let text = build(&lesson, &en, print);
+        let bank = parse(&text, print).unwrap();
+        assert_eq!(bank[0].id, format!("objective:{}", lesson.objectives[0].id));
+        assert_eq!(
+            bank[0].objective_id.as_deref(),
+            Some(lesson.objectives[0].id.as_str())
+        );
+        assert_eq!(bank[0].subject, "Explain\tthe leaf\r\nshape");
+        assert_eq!(unescape(&escape("a\\b c\td")), "a\\b c\td");
+    }
+}
