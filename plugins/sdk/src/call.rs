@@ -131,6 +131,22 @@ impl<'env> Call<'env> {
             .map_err(|error| ToolError::failed(format!("the state `{key}` was not saved: {error}")))
     }
 
+    /// The text stored under `key` as it is, without JSON: for a tool that
+    /// keeps its own compact layout because decoding JSON on every call is
+    /// too costly.
+    pub fn state_text(&mut self, key: &str) -> Option<String> {
+        self.env.state_get(key)
+    }
+
+    /// Stores `value` under `key` as it is, without JSON (see
+    /// [`Call::state_text`]). Fails, changing nothing, when the host's state
+    /// size cap would be passed.
+    pub fn set_state_text(&mut self, key: &str, value: &str) -> Result<(), ToolError> {
+        self.env
+            .state_set(key, value)
+            .map_err(|error| ToolError::failed(format!("the state `{key}` was not saved: {error}")))
+    }
+
     /// Removes `key` from the state; a missing key is not an error.
     pub fn delete_state(&mut self, key: &str) {
         self.env.state_delete(key);

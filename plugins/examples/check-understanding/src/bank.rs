@@ -5,7 +5,7 @@
 //! Ids and subjects are stored [`escape`]d.
 //!
 //! Layout: the first line is the lesson fingerprint (hex); then one line per
-//! question with tab-separated fields: id, objective id (empty for none),
+//! question (lines end at `;`) with `|`-separated fields: id, objective id (empty for none),
 //! subject, then its subject, main-answer and other-answer concept terms,
 //! each list space-separated.
 
@@ -17,8 +17,11 @@ use lectern_tool::text::Normalizer;
 
 use crate::questions::all_questions;
 
-/// Separates the fields of a question line.
-const FIELD_SEPARATOR: char = '\t';
+/// Separates the fields of a question line. Neither separator needs
+/// escaping in JSON, so the stored text reads back without copying twice.
+const FIELD_SEPARATOR: char = '|';
+/// Separates the lines.
+const LINE_SEPARATOR: char = ';';
 /// Separates the terms of a list.
 const TERM_SEPARATOR: char = ' ';
 
@@ -27,9 +30,9 @@ pub struct Banked<'a> {
     pub id: Cow<'a, str>,
     pub subject: Cow<'a, str>,
     pub objective_id: Option<Cow<'a, str>>,
-    subject_terms: &'a str,
-    main_answer_terms: &'a str,
-    other_answer_terms: &'a str,
+    /// The subject, main-answer and other-answer terms, still joined: only
+    /// a focus not seen before needs them.
+    terms: &'a str,
 }
 
 impl Banked<'_> {
@@ -42,9 +45,10 @@ impl Banked<'_> {
                 .filter(|t| !t.is_empty() && focus.contains(*t))
                 .count()
         };
-        4 * hits(self.subject_terms)
-            + 2 * hits(self.main_answer_terms)
-            + hits(self.other_answer_terms)
+        let mut lists = self.terms.split(FIELD_SEPARATOR);
+        let mut next = || lists.next().unwrap_or_default();
+        let (subject, main, other) = (next(), next(), next());
+        4 * hits(subject) + 2 * hits(main) + hits(other)
     }
 }
 
@@ -57,9 +61,10 @@ pub fn fingerprint(lesson: &Subtopic, locale: &str) -> u64 {
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     let mut hash = OFFSET_BASIS;
     let mut feed = |text: &str| {
-        for byte in text.bytes().chain([0x1f]) {
-            hash = (hash ^ u64::from(byte)).wrapping_mul(PRIME);
+        for byte in text.as_bytes() {
+            hash = (hash ^ u64::from(*byte)).wrapping_mul(PRIME);
         }
+        hash = (hash ^ 0x1f).wrapping_mul(PRIME);
     };
     feed(locale);
     feed(&lesson.title);
@@ -88,7 +93,7 @@ pub fn build(lesson: &Subtopic, normalizer: &Normalizer, fingerprint: u64) -> St
             .first()
             .map(|a| normalizer.concepts(a))
             .unwrap_or_default();
-        text.push('\n');
+        text.push(LINE_SEPARATOR);
         text.push_str(&escape(&question.id));
         for field in [
             escape(question.objective_id.as_deref().unwrap_or_default()),
@@ -106,18 +111,18 @@ pub fn build(lesson: &Subtopic, normalizer: &Normalizer, fingerprint: u64) -> St
 
 /// `text` with the characters the stored layouts use as separators (and the
 /// escape character itself) escaped, so any id or subject fits in a field.
+/// Spaces stay: they separate only terms, which never hold one.
 pub fn escape(text: &str) -> Cow<'_, str> {
-    if !text.contains(['\\', '\t', '\n', '\r', ' ']) {
+    // Bytes, not chars: this runs on every stored id of every call.
+    if !text.bytes().any(|b| matches!(b, b'\\' | b'|' | b';')) {
         return Cow::Borrowed(text);
     }
     let mut escaped = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         match c {
             '\\' => escaped.push_str("\\\\"),
-            '\t' => escaped.push_str("\\t"),
-            '\n' => escaped.push_str("\\n"),
-            '\r' => escaped.push_str("\\r"),
-            ' ' => escaped.push_str("\\s"),
+            '|' => escaped.push_str("\\p"),
+            ';' => escaped.push_str("\\l"),
             other => escaped.push(other),
         }
     }
@@ -137,10 +142,8 @@ pub fn unescape(text: &str) -> Cow<'_, str> {
             continue;
         }
         match chars.next() {
-            Some('t') => plain.push('\t'),
-            Some('n') => plain.push('\n'),
-            Some('r') => plain.push('\r'),
-            Some('s') => plain.push(' '),
+            Some('p') => plain.push('|'),
+            Some('l') => plain.push(';'),
             Some(other) => plain.push(other),
             None => {}
         }
@@ -151,24 +154,22 @@ pub fn unescape(text: &str) -> Cow<'_, str> {
 /// The questions of a stored bank built from the lesson with `fingerprint`;
 /// `None` when it was built from another lesson or is unreadable.
 pub fn parse(text: &str, fingerprint: u64) -> Option<Vec<Banked<'_>>> {
-    let mut lines = text.split('\n');
+    let mut lines = text.split(LINE_SEPARATOR);
     let stored = u64::from_str_radix(lines.next()?, 16).ok()?;
     if stored != fingerprint {
         return None;
     }
     lines
         .map(|line| {
-            let mut fields = line.split(FIELD_SEPARATOR);
+            let mut fields = line.splitn(4, FIELD_SEPARATOR);
             let mut next = || fields.next();
             let banked = Banked {
                 id: unescape(next()?),
                 objective_id: Some(next()?).filter(|id| !id.is_empty()).map(unescape),
                 subject: unescape(next()?),
-                subject_terms: next()?,
-                main_answer_terms: next()?,
-                other_answer_terms: next()?,
+                terms: next()?,
             };
-            (next().is_none() && !banked.id.is_empty()).then_some(banked)
+            (!banked.id.is_empty()).then_some(banked)
         })
         .collect()
 }
@@ -203,8 +204,8 @@ mod tests {
     #[test]
     fn separators_in_ids_and_subjects_survive() {
         let mut lesson = sample_subtopic();
-        lesson.objectives[0].id = "odd\tid with\\ spaces\nand lines".into();
-        lesson.objectives[0].text = "Explain\tthe leaf\r\nshape".into();
+        lesson.objectives[0].id = "odd|id with\\ spaces;and\nlines".into();
+        lesson.objectives[0].text = "Explain|the leaf;\r\nshape".into();
         let en = Normalizer::for_locale("en");
         let print = fingerprint(&lesson, "en");
         let text = build(&lesson, &en, print);
@@ -214,7 +215,7 @@ mod tests {
             bank[0].objective_id.as_deref(),
             Some(lesson.objectives[0].id.as_str())
         );
-        assert_eq!(bank[0].subject, "Explain\tthe leaf\r\nshape");
-        assert_eq!(unescape(&escape("a\\b c\td")), "a\\b c\td");
+        assert_eq!(bank[0].subject, "Explain|the leaf;\r\nshape");
+        assert_eq!(unescape(&escape("a\\b c|d;e")), "a\\b c|d;e");
     }
 }

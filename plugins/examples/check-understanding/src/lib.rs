@@ -12,9 +12,8 @@
 
 mod bank;
 mod grading;
+mod history;
 mod questions;
-
-use std::borrow::Cow;
 
 use lectern_tool::text::{Normalizer, stable_hash};
 use lectern_tool::{
@@ -23,15 +22,14 @@ use lectern_tool::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::bank::{Banked, escape, unescape};
+use crate::bank::Banked;
 use crate::grading::grade;
+use crate::history::History;
 use crate::questions::{all_questions, word};
 
 /// State key: the ids of the questions asked in this session, oldest first,
-/// [`escape`]d and separated by [`ASKED_SEPARATOR`].
+/// in the compact layout of [`history`].
 const ASKED_KEY: &str = "asked";
-/// Separates the ids in [`ASKED_KEY`] (escaped ids hold none).
-const ASKED_SEPARATOR: char = ' ';
 /// State key: the focus last asked about, with the lesson fingerprint and
 /// each question's match score, so the same focus again skips the stemmer.
 const FOCUS_KEY: &str = "focus";
@@ -142,26 +140,24 @@ struct GradeRecord {
 
 fn ask(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
     let arguments: AskArguments = call.arguments()?;
-    let asked_text = read_asked(call);
-    let asked: Vec<Cow<'_, str>> = asked_entries(&asked_text).collect();
-    let times_asked = |id: &str| asked.iter().filter(|a| a.as_ref() == id).count();
+    let mut asked = read_asked(call);
     let locale = call.context().locale.clone();
     let fingerprint = bank::fingerprint(call.lesson(), &locale);
     // The normalizer (and its stemmer) is only made when the lesson or the
     // focus has to be analysed, which a warm call skips.
     let mut normalizer = None;
-    let stored: Option<String> = call.state_or_default(BANK_KEY);
-    let bank_text = match stored.filter(|text| bank::parse(text, fingerprint).is_some()) {
-        Some(text) => text,
+    let stored = call.state_text(BANK_KEY).unwrap_or_default();
+    let built;
+    let bank = match bank::parse(&stored, fingerprint) {
+        Some(bank) => bank,
         None => {
             let normalizer = normalizer.get_or_insert_with(|| Normalizer::for_locale(&locale));
             let lesson = call.lesson().clone();
-            let text = bank::build(&lesson, normalizer, fingerprint);
-            call.set_state(BANK_KEY, &text)?;
-            text
+            built = bank::build(&lesson, normalizer, fingerprint);
+            call.set_state_text(BANK_KEY, &built)?;
+            bank::parse(&built, fingerprint).unwrap_or_default()
         }
     };
-    let bank = bank::parse(&bank_text, fingerprint).unwrap_or_default();
     if bank.is_empty() {
         return Err(ToolError::failed(format!(
             "the subtopic \"{}\" has no objectives or key points to ask about; explain the \
@@ -210,7 +206,7 @@ fn ask(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
                 .map_or(0.0, |m| m.score.min(MASTERED_AT_SCORE)),
         }
     };
-    let last = asked.last().map(Cow::as_ref);
+    let last = asked.last();
     let session = &call.context().session_id;
     let chosen = pool
         .iter()
@@ -218,30 +214,18 @@ fn ask(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
         .filter(|q| pool.len() == 1 || Some(q.id.as_ref()) != last)
         .map(|q| {
             let shuffle = stable_hash(&format!("{session}/{}/{}", asked.len(), q.id));
-            ((times_asked(&q.id), weakness(q), shuffle), q)
+            ((asked.times_asked(&q.id), weakness(q), shuffle), q)
         })
         .min_by(|(a, _), (b, _)| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)))
         .map(|(_, q)| q)
         .expect("the pool is never empty");
-    let prompt = word(&chosen.id, &chosen.subject, times_asked(&chosen.id));
+    let prompt = word(&chosen.id, &chosen.subject, asked.times_asked(&chosen.id));
     let chosen_id = chosen.id.to_string();
     let chosen_objective = chosen.objective_id.as_deref().map(str::to_owned);
 
-    let asked_count = asked.len() + 1;
-    let kept = asked_count.saturating_sub(MAX_HISTORY_ENTRIES);
-    let mut history = String::with_capacity(asked_text.len() + chosen_id.len() + 1);
-    for id in asked.iter().skip(kept) {
-        history.push_str(&escape(id));
-        history.push(ASKED_SEPARATOR);
-    }
-    history.push_str(&escape(&chosen_id));
-    call.set_state(ASKED_KEY, &history)?;
-    lectern_tool::debug!(
-        call,
-        "asked {} ({} asked so far)",
-        chosen_id,
-        asked_count - kept
-    );
+    asked.push(&chosen_id, MAX_HISTORY_ENTRIES);
+    call.set_state_text(ASKED_KEY, &asked.encode())?;
+    lectern_tool::debug!(call, "asked {} ({} asked so far)", chosen_id, asked.len());
 
     let objective = chosen_objective
         .as_deref()
@@ -262,18 +246,10 @@ fn ask(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
     )
 }
 
-/// The ids asked in this session, oldest first, as stored: one text with
-/// the ids separated by [`ASKED_SEPARATOR`] (cheaper to read back on every
-/// call than a JSON list). Anything else stored (an older plugin version's
-/// list, say) starts the history afresh.
-fn read_asked(call: &mut Call<'_>) -> String {
-    call.state_or_default::<String>(ASKED_KEY)
-}
-
-fn asked_entries(text: &str) -> impl Iterator<Item = Cow<'_, str>> {
-    text.split(ASKED_SEPARATOR)
-        .filter(|id| !id.is_empty())
-        .map(unescape)
+/// The questions asked in this session; anything unreadable stored (an
+/// older plugin version's layout, say) starts the history afresh.
+fn read_asked(call: &mut Call<'_>) -> History {
+    History::parse(&call.state_text(ASKED_KEY).unwrap_or_default())
 }
 
 /// How well each banked question matches the focus. The scores for the last
@@ -288,7 +264,7 @@ fn focus_scores(
     fingerprint: u64,
 ) -> Result<Vec<usize>, ToolError> {
     let prefix = format!("{fingerprint:x}{FOCUS_SEPARATOR}");
-    if let Some(stored) = call.state_or_default::<Option<String>>(FOCUS_KEY)
+    if let Some(stored) = call.state_text(FOCUS_KEY)
         && let Some(rest) = stored.strip_prefix(&prefix)
         && let Some((scores, stored_focus)) = rest.split_once(FOCUS_SEPARATOR)
         && stored_focus == focus
@@ -307,7 +283,7 @@ fn focus_scores(
     let scores: Vec<usize> = bank.iter().map(|b| b.focus_match(&wanted)).collect();
     let listed: Vec<String> = scores.iter().map(usize::to_string).collect();
     let kept = format!("{prefix}{}{FOCUS_SEPARATOR}{focus}", listed.join(","));
-    call.set_state(FOCUS_KEY, &kept)?;
+    call.set_state_text(FOCUS_KEY, &kept)?;
     Ok(scores)
 }
 
@@ -325,16 +301,9 @@ fn grade_answer(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
         ));
     }
     let normalizer = Normalizer::for_locale(&call.context().locale);
-    let asked_text = read_asked(call);
-    let asked: Vec<Cow<'_, str>> = asked_entries(&asked_text).collect();
-    let times_asked = |id: &str| {
-        // The wording the learner heard is the one from their last asking.
-        asked
-            .iter()
-            .filter(|a| a.as_ref() == id)
-            .count()
-            .saturating_sub(1)
-    };
+    let asked = read_asked(call);
+    // The wording the learner heard is the one from their last asking.
+    let times_asked = |id: &str| asked.times_asked(id).saturating_sub(1);
     let lesson = call.lesson().clone();
     let question = all_questions(&lesson, &normalizer, times_asked)
         .into_iter()
