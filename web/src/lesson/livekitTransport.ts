@@ -1,7 +1,9 @@
 // The `livekit` transport: the learner joins a LiveKit room; Lectern's agent
 // joins it too. LiveKit's conventions carry the lesson:
 // - transcripts of both sides on the `lk.transcription` text-stream topic
-//   (`lk.segment_id`, `lk.transcription_final`), already in step with playout;
+//   (`lk.segment_id`, `lk.transcription_final`, `lk.transcribed_track_id`),
+//   already in step with playout; interim text of a segment is replaced by
+//   later streams of the same segment;
 // - the tutor's state in its `lk.agent.state` participant attribute;
 // - typed input on the `lk.chat` topic;
 // - Lectern's own events (tool cards, progress) as JSON on `lectern.events`,
@@ -19,6 +21,9 @@ export const TRANSCRIPTION_TOPIC = "lk.transcription";
 export const CHAT_TOPIC = "lk.chat";
 export const LECTERN_EVENTS_TOPIC = "lectern.events";
 export const AGENT_STATE_ATTRIBUTE = "lk.agent.state";
+export const SEGMENT_ID_ATTRIBUTE = "lk.segment_id";
+export const FINAL_ATTRIBUTE = "lk.transcription_final";
+export const TRANSCRIBED_TRACK_ATTRIBUTE = "lk.transcribed_track_id";
 
 export class LiveKitTransport implements LessonTransport {
   private room: Room | null = null;
@@ -107,8 +112,8 @@ export class LiveKitTransport implements LessonTransport {
 
   private async readTranscription(reader: TextStreamReader, identity: string): Promise<void> {
     const attrs = reader.info.attributes ?? {};
-    const id = attrs["lk.segment_id"] ?? reader.info.id;
-    const learner = identity === this.room?.localParticipant.identity;
+    const id = attrs[SEGMENT_ID_ATTRIBUTE] ?? reader.info.id;
+    const learner = this.isLearnerTranscript(identity, attrs[TRANSCRIBED_TRACK_ATTRIBUTE]);
     let text = "";
     for await (const delta of reader) {
       text += delta;
@@ -117,11 +122,24 @@ export class LiveKitTransport implements LessonTransport {
         action: learner ? { type: "learner_text", id, text, final: false } : { type: "tutor_synced", id, text, final: false },
       });
     }
-    const final = attrs["lk.transcription_final"] !== "false";
+    // A stream's trailer may carry the final flag: LiveKit merges it into
+    // `info.attributes` (a new object) when the stream closes.
+    const final = (reader.info.attributes ?? attrs)[FINAL_ATTRIBUTE] !== "false";
     this.emit({
       type: "transcript",
       action: learner ? { type: "learner_text", id, text, final } : { type: "tutor_synced", id, text, final },
     });
+  }
+
+  /**
+   * The agent may publish the learner's transcript under the learner's identity
+   * or under its own, naming the learner's microphone track.
+   */
+  private isLearnerTranscript(identity: string, trackSid: string | undefined): boolean {
+    const local = this.room?.localParticipant;
+    if (!local) return false;
+    if (identity === local.identity) return true;
+    return trackSid !== undefined && local.trackPublications.has(trackSid);
   }
 
   private async readLecternEvents(reader: TextStreamReader): Promise<void> {
