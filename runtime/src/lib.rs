@@ -15,3 +15,4 @@ pub mod realtime;
 pub mod session;
 pub mod store;
 pub mod transport;
+pub mod worker;
