@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseDisplay } from "./display";
+import { choiceLetter, parseDisplay } from "./display";
 
 describe("parseDisplay", () => {
   it("reads the internally tagged form", () => {
@@ -40,5 +40,13 @@ describe("parseDisplay", () => {
     expect(parseDisplay(null)).toBeNull();
     const s = parseDisplay({ kind: "score", correct: -2, total: 2.7 });
     expect(s).toMatchObject({ correct: 0, total: 2 });
+  });
+});
+
+describe("choiceLetter", () => {
+  it("letters choices the way tutors read them out", () => {
+    expect([0, 1, 2, 3].map(choiceLetter)).toEqual(["A", "B", "C", "D"]);
+    expect(choiceLetter(25)).toBe("Z");
+    expect(choiceLetter(26)).toBe("A2");
   });
 });

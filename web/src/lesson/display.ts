@@ -112,3 +112,9 @@ export function parseDisplay(value: unknown): Display | null {
   }
   return null;
 }
+
+/** The letter a choice is read out by: A, B, C… then A2, B2… past Z. */
+export function choiceLetter(index: number): string {
+  const round = Math.floor(index / 26);
+  return String.fromCharCode(65 + (index % 26)) + (round > 0 ? String(round + 1) : "");
+}

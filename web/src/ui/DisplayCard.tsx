@@ -1,5 +1,5 @@
 import Markdown from "react-markdown";
-import type { Display } from "../lesson/display";
+import { choiceLetter, type Display } from "../lesson/display";
 
 interface Props {
   display: Display;
@@ -21,7 +21,7 @@ export function DisplayCard({ display, answer = null, onAnswer, headingLevel = 3
           <div className="prompt">{display.prompt}</div>
           {display.choices.length > 0 ? (
             <ul className="choices" aria-label="Choices">
-              {display.choices.map((choice) => (
+              {display.choices.map((choice, index) => (
                 <li key={choice}>
                   <button
                     type="button"
@@ -30,7 +30,9 @@ export function DisplayCard({ display, answer = null, onAnswer, headingLevel = 3
                     disabled={answer !== null || !onAnswer}
                     onClick={() => onAnswer?.(choice)}
                   >
-                    {choice}
+                    {/* Tutors read choices out by letter; learners may answer "B" aloud. */}
+                    <span className="choice-letter">{choiceLetter(index)}</span>
+                    <span className="choice-text">{choice}</span>
                   </button>
                 </li>
               ))}
