@@ -81,6 +81,26 @@ describe("transcript alignment", () => {
     expect(longer[0]!.text).toBe("Photosynthesis turns");
   });
 
+  it("a clear after everything was heard cuts nothing", () => {
+    const t = run([
+      { type: "tutor_delta", id: "a1", delta: SENTENCE },
+      { type: "tutor_text_done", id: "a1" },
+      { type: "tutor_audio", id: "a1", ms: 3000 },
+      { type: "tutor_audio_done", id: "a1" },
+      { type: "played", id: "a1", playedMs: 3000 },
+      { type: "interrupted", id: "a1", playedMs: 3000 },
+    ]);
+    expect(t[0]!).toMatchObject({ interrupted: false, final: true, text: SENTENCE, playedMs: 3000 });
+    expect(visibleText(t[0]!)).toBe(SENTENCE);
+    // One millisecond short of the end while audio is still arriving is a real cut.
+    const cut = run([
+      { type: "tutor_delta", id: "a1", delta: SENTENCE },
+      { type: "tutor_audio", id: "a1", ms: 3000 },
+      { type: "interrupted", id: "a1", playedMs: 3000 },
+    ]);
+    expect(cut[0]!.interrupted).toBe(true);
+  });
+
   it("clamps the cut to the audio received and never below zero", () => {
     const t = run([
       { type: "tutor_delta", id: "a1", delta: "Hello there" },

@@ -5,6 +5,9 @@
 // interrupts, the line is cut where playout stopped — the same cut the server
 // makes with `conversation.item.truncate`, so screen and record agree.
 
+/** Rounding between the playout clock and the received audio's length. */
+const HEARD_ALL_TOLERANCE_MS = 1;
+
 /** Typical speaking rate used while a response's audio is still arriving (chars per ms, ~16 chars/s). */
 export const TYPICAL_SPEECH_CHARS_PER_MS = 0.016;
 
@@ -129,6 +132,12 @@ export function transcriptReducer(state: Transcript, action: TranscriptAction): 
           return e;
         }
         const playedMs = Math.min(Math.max(0, action.playedMs), e.audioMs);
+        // The server also clears playout when the learner speaks just after the
+        // tutor finished: if every received millisecond was heard, nothing was
+        // cut (the server does not truncate either).
+        if (e.audioDone && e.audioMs > 0 && playedMs >= e.audioMs - HEARD_ALL_TOLERANCE_MS) {
+          return { ...e, playedMs: e.audioMs };
+        }
         return {
           ...e,
           text: heardText(e, playedMs),
