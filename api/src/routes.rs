@@ -61,6 +61,7 @@ use crate::auth::ADMIN_SECURITY_SCHEME;
 use crate::state::AppState;
 
 mod audit;
+mod config;
 mod content;
 mod health;
 mod history;
@@ -103,4 +104,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(content::router())
         .merge(history::router())
         .merge(sessions::router())
+        .merge(config::router())
 }
