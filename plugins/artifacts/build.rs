@@ -17,6 +17,7 @@ use std::env;
 use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::fs;
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -81,6 +82,11 @@ const RUST_PLUGINS: &[RustPlugin] = &[
         role: Role::Baseline,
     },
     RustPlugin {
+        name: "bench-tool",
+        folder: "testing",
+        role: Role::Baseline,
+    },
+    RustPlugin {
         name: "spin-loop",
         folder: "testing",
         role: Role::Adversarial,
@@ -141,6 +147,9 @@ const UNWATCHED_DIRS: &[&str] = &[
     "venv",
 ];
 
+/// Files a scripted build writes into the plugin directory (its install lock).
+const UNWATCHED_FILES: &[&str] = &[".install.lock"];
+
 /// A component that ends up in the generated code.
 struct Artifact {
     /// Plugin name, kebab-case.
@@ -168,7 +177,7 @@ fn main() {
     artifacts.push(write_garbage(&out_dir));
     for folder in SCRIPTED_FOLDERS {
         for plugin_dir in scripted_plugin_dirs(&workspace.join("plugins").join(folder)) {
-            artifacts.push(build_scripted(folder, &plugin_dir, &out_dir));
+            artifacts.push(build_scripted(&workspace, folder, &plugin_dir, &out_dir));
         }
     }
 
@@ -183,37 +192,51 @@ fn watch(workspace: &Path) {
         "plugins/sdk",
         "plugins/examples",
         "plugins/testing",
+        "plugins/tools",
         "wit",
         "Cargo.toml",
         "Cargo.lock",
     ] {
         println!("cargo::rerun-if-changed={}", workspace.join(path).display());
     }
+    // A directory watch would rescan, say, `node_modules` on every build, so
+    // the scripted plugins' files are watched one by one.
     for folder in SCRIPTED_FOLDERS {
-        for plugin_dir in scripted_plugin_dirs(&workspace.join("plugins").join(folder)) {
-            watch_files(&plugin_dir);
+        for file in source_files(&workspace.join("plugins").join(folder)) {
+            println!("cargo::rerun-if-changed={}", file.display());
         }
     }
 }
 
-/// Watches every file below `dir` except installed dependencies and build
-/// output (a directory watch would rescan, say, `node_modules` on every build).
-fn watch_files(dir: &Path) {
+/// Every file below `dir`, sorted, except installed dependencies, build output
+/// and what a build writes itself.
+fn source_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    collect_source_files(dir, &mut files);
+    files.sort();
+    files
+}
+
+fn collect_source_files(dir: &Path, files: &mut Vec<PathBuf>) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let path = entry.path();
+        let name = entry.file_name();
         if path.is_dir() {
-            let name = entry.file_name();
             if !UNWATCHED_DIRS
                 .iter()
                 .any(|unwatched| OsStr::new(unwatched) == name)
             {
-                watch_files(&path);
+                collect_source_files(&path, files);
             }
-        } else {
-            println!("cargo::rerun-if-changed={}", path.display());
+        } else if !UNWATCHED_FILES
+            .iter()
+            .any(|unwatched| OsStr::new(unwatched) == name)
+            && path.extension() != Some(OsStr::new("wasm"))
+        {
+            files.push(path);
         }
     }
 }
@@ -420,7 +443,13 @@ fn scripted_plugin_dirs(folder: &Path) -> Vec<PathBuf> {
 /// Runs `bash <plugin_dir>/build.sh OUT.wasm` (from inside `plugin_dir`) to
 /// produce one component, e.g. a JavaScript or Python example; its constant
 /// is named `<FOLDER>_<NAME>` (e.g. `JS_QUIZ`).
-fn build_scripted(folder: &str, plugin_dir: &Path, out_dir: &Path) -> Artifact {
+///
+/// These builds take minutes, and this script reruns whenever anything it
+/// watches changes (a new crate in `Cargo.lock`, say) and once per profile. So
+/// each component is kept in `target/plugins/scripted` under a fingerprint of
+/// everything its build reads from the repository, and built again only when
+/// that changes.
+fn build_scripted(workspace: &Path, folder: &str, plugin_dir: &Path, out_dir: &Path) -> Artifact {
     let dir_name = plugin_dir
         .file_name()
         .expect("a plugin directory has a name")
@@ -428,6 +457,23 @@ fn build_scripted(folder: &str, plugin_dir: &Path, out_dir: &Path) -> Artifact {
         .into_owned();
     let name = format!("{folder}-{dir_name}");
     let destination = out_dir.join(format!("{name}.wasm"));
+    let artifact = Artifact {
+        name: name.clone(),
+        source: format!("plugins/{folder}/{dir_name}/build.sh"),
+        path: destination.clone(),
+        role: Role::Scripted,
+    };
+
+    let kept_dir = workspace.join("target").join("plugins").join("scripted");
+    let kept = kept_dir.join(format!(
+        "{name}-{:016x}.wasm",
+        scripted_fingerprint(workspace, folder, plugin_dir)
+    ));
+    if fs::read(&kept).is_ok_and(|bytes| bytes.starts_with(&COMPONENT_PREAMBLE)) {
+        copy_component(&kept, &destination);
+        return artifact;
+    }
+
     let mut command = Command::new("bash");
     scrub_env(&mut command);
     let status = command
@@ -453,11 +499,61 @@ fn build_scripted(folder: &str, plugin_dir: &Path, out_dir: &Path) -> Artifact {
         "{}/build.sh wrote something that is not a WebAssembly component",
         plugin_dir.display()
     );
-    Artifact {
-        name,
-        source: format!("plugins/{folder}/{dir_name}/build.sh"),
-        path: destination,
-        role: Role::Scripted,
+    keep_scripted(&kept_dir, &name, &kept, &bytes);
+    artifact
+}
+
+/// A fingerprint of what building `plugin_dir` reads from the repository: its
+/// own files (sources, lock file, build script), the scripts its folder shares,
+/// the contract and the contract-section tool. Tools installed outside the
+/// repository (node, python) are not part of it.
+fn scripted_fingerprint(workspace: &Path, folder: &str, plugin_dir: &Path) -> u64 {
+    let folder_dir = workspace.join("plugins").join(folder);
+    let mut files = source_files(plugin_dir);
+    files.extend(
+        fs::read_dir(&folder_dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| path.is_file()),
+    );
+    files.extend(source_files(&workspace.join("wit")));
+    files.extend(source_files(&workspace.join("plugins").join("tools")));
+    // The hasher's output may change between Rust releases; that only costs
+    // one rebuild.
+    let mut hasher = std::hash::DefaultHasher::new();
+    for file in &files {
+        let relative = file.strip_prefix(workspace).unwrap_or(file);
+        relative.hash(&mut hasher);
+        fs::read(file)
+            .unwrap_or_else(|error| panic!("could not read {}: {error}", file.display()))
+            .hash(&mut hasher);
+    }
+    hasher.finish()
+}
+
+/// Keeps a freshly built component as `kept`, replacing older builds of the
+/// same plugin. Failing to keep it only costs a rebuild next time.
+fn keep_scripted(kept_dir: &Path, name: &str, kept: &Path, bytes: &[u8]) {
+    if fs::create_dir_all(kept_dir).is_err() {
+        return;
+    }
+    let prefix = format!("{name}-");
+    for entry in fs::read_dir(kept_dir).into_iter().flatten().flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if file
+            .strip_prefix(&prefix)
+            .is_some_and(|rest| rest.len() == 21 && rest.ends_with(".wasm"))
+        {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+    // Written aside and renamed, so a build running beside this one never
+    // copies half a component.
+    let partial = kept.with_extension(format!("partial.{}", std::process::id()));
+    if fs::write(&partial, bytes).is_ok() && fs::rename(&partial, kept).is_err() {
+        let _ = fs::remove_file(&partial);
     }
 }
 
