@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { startRealtimeRecorder } from "./realtime-recorder.mjs";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const OUTPUT = join(ROOT, "test-output", "e2e");
@@ -79,14 +80,17 @@ async function waitForHealth(url, child, logs) {
 /**
  * Start the fake Realtime server (a built-in script name or a script file) and
  * `lectern serve` pointed at it, on free ports with a fresh data directory.
+ * With `record`, Lectern talks to the fake through a relay that keeps every
+ * client event (`realtime.events()`, `realtime.waitFor(…)`).
  */
-export async function startLectern({ script = "lesson" } = {}) {
+export async function startLectern({ script = "lesson", record = false } = {}) {
   buildBinaries();
   const fakePort = await freePort();
   const fake = spawn(join(TARGET, "debug", "fake-realtime"), ["--port", String(fakePort), "--script", script], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const [, fakeUrl] = await waitForLine(fake, /listening on (\S+)/, 20_000, "fake-realtime");
+  const realtime = record ? await startRealtimeRecorder(fakeUrl) : null;
 
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "lectern-e2e-"));
@@ -100,7 +104,7 @@ export async function startLectern({ script = "lesson" } = {}) {
       LECTERN_ADMIN_TOKEN: ADMIN_TOKEN,
       LECTERN_RATE_LIMIT_PER_MIN: "10000",
       OPENAI_API_KEY: "e2e-key",
-      OPENAI_REALTIME_URL: fakeUrl,
+      OPENAI_REALTIME_URL: realtime?.url ?? fakeUrl,
       RUST_LOG: process.env.RUST_LOG ?? "info",
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -113,15 +117,18 @@ export async function startLectern({ script = "lesson" } = {}) {
   } catch (e) {
     server.kill("SIGKILL");
     fake.kill("SIGKILL");
+    await realtime?.stop();
     throw e;
   }
   return {
     url,
     logs,
+    realtime,
     async stop() {
       server.kill("SIGTERM");
       fake.kill("SIGTERM");
       await new Promise((r) => (server.exitCode !== null ? r() : server.once("exit", r)));
+      await realtime?.stop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

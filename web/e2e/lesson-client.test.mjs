@@ -95,7 +95,7 @@ test("microphone audio goes out as 20 ms PCM16 frames; the tutor's line follows 
     await page.setViewportSize({ width: 390, height: 844 });
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert.ok(overflow <= 0, `the lesson scrolls sideways by ${overflow}px at 390px`);
-    await screenshot(page, "lesson-client-phone", { doc: "learner-phone" });
+    await screenshot(page, "lesson-client-phone");
     await page.setViewportSize({ width: 1280, height: 900 });
 
     // Clicking a choice answers by text; ending sends lesson.end.
