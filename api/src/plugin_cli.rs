@@ -1,18 +1,20 @@
 //! `lectern plugin …`: tools for curriculum authors who write teaching-tool
 //! plugins. Everything runs locally: no server, no model.
 //!
-//! - `new NAME`: a Rust plugin project that builds first time;
+//! - `new NAME --lang rust|js|python`: a plugin project that builds first time;
 //! - `check FILE.wasm`: validate a component the way the server would;
-//! - `call FILE.wasm TOOL 'JSON'`: run one call against a lesson fixture.
+//! - `call FILE.wasm TOOL 'JSON'`: run one call against a lesson fixture;
+//! - `test [DIR]`: run the plugin's `cases.json` and report cost per call.
 //!
-//! Exit status: 0 when everything worked, 1 when the plugin was refused or the
-//! call did not end `ok`, 2 when the command itself could not run (a missing
+//! Exit status: 0 when everything worked, 1 when the plugin was refused, the
+//! call did not end `ok` or a test case failed, 2 when the command itself could not run (a missing
 //! file, a lesson fixture that is not a subtopic …). Every error names a code and
 //! says what to do.
 
 mod call;
 mod check;
 mod new;
+mod test;
 
 use std::path::{Path, PathBuf};
 
@@ -28,7 +30,8 @@ pub const EXIT_USAGE: i32 = 2;
 /// Plugin author tools.
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
-    /// Create a new Rust teaching-tool project (one working tool, a README and tests).
+    /// Create a new teaching-tool project in Rust, JavaScript or Python (one
+    /// working tool, its build, unit tests and test cases).
     New(NewArgs),
     /// Validate a component: contract version, imports, tools and their schemas;
     /// print them with its size and compile time.
@@ -36,6 +39,10 @@ pub enum PluginCommand {
     /// Run one tool call against a lesson fixture and print the output, display,
     /// outcome, wall time and fuel used.
     Call(CallArgs),
+    /// Run the test cases a plugin ships (its cases.json) against the built
+    /// component; print pass/fail, wall time and fuel per call. Fails when a
+    /// case fails or goes over its budget.
+    Test(TestArgs),
 }
 
 /// `lectern plugin new`.
@@ -46,9 +53,24 @@ pub struct NewArgs {
     /// Directory to create the project in.
     #[arg(long, default_value = ".")]
     pub dir: PathBuf,
-    /// Language of the project (Rust for now).
-    #[arg(long, default_value = "rust", value_parser = ["rust"])]
+    /// Language of the project: `rust` (built with cargo), `js` (JavaScript,
+    /// built with jco/componentize-js from npm) or `python` (built with
+    /// componentize-py from PyPI).
+    #[arg(long, default_value = "rust", value_parser = ["rust", "js", "python"])]
     pub lang: String,
+}
+
+/// `lectern plugin test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// The plugin's directory (holding cases.json), or the case file itself.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// The component to test, instead of the one the case file names or the
+    /// project's build writes (`target/NAME.wasm` for JavaScript and Python,
+    /// `target/wasm32-wasip2/release/CRATE.wasm` for Rust).
+    #[arg(long)]
+    pub component: Option<PathBuf>,
 }
 
 /// `lectern plugin check`.
@@ -105,6 +127,7 @@ pub fn run(command: PluginCommand) -> i32 {
         PluginCommand::New(args) => new::run(&args),
         PluginCommand::Check(args) => runtime.block_on(check::run(&args)),
         PluginCommand::Call(args) => runtime.block_on(call::run(&args)),
+        PluginCommand::Test(args) => runtime.block_on(test::run(&args)),
     };
     use std::io::Write as _;
     let _ = std::io::stdout().flush();

@@ -286,3 +286,251 @@ fn new_scaffolds_a_project_that_builds_and_passes_check() {
         "recaps the sample lesson's key points: {stdout}"
     );
 }
+
+/// A plugin folder holding `cases.json` (with `extra` merged into the file).
+fn case_dir(cases: serde_json::Value) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cases.json"), cases.to_string()).unwrap();
+    dir
+}
+
+const LESSON: &str = r#"{"id": "fractions", "topic_id": "maths", "title": "Adding fractions",
+    "objectives": [{"id": "add", "text": "Add two fractions"}],
+    "key_points": ["Find a common denominator.", "Add the numerators."]}"#;
+
+fn noop_cases(expect: serde_json::Value, budget: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "format": 1,
+        "plugin": "noop",
+        "component": lectern_plugin_artifacts::NOOP,
+        "lessons": {"fractions": serde_json::from_str::<serde_json::Value>(LESSON).unwrap()},
+        "defaults": {"lesson": "fractions", "budget": budget},
+        "cases": [
+            {"name": "the tool answers ok", "tool": "noop", "arguments": {},
+             "expect": expect},
+            {"name": "bad arguments are refused before the tool runs",
+             "state": {"kept": "yes"},
+             "tool": "noop", "arguments": {"surprise": 1},
+             "expect": {"outcome": "invalid_arguments", "state": {"unchanged": true}}}
+        ]
+    })
+}
+
+#[test]
+fn test_passes_a_matching_case_file_and_prints_cost() {
+    let dir = case_dir(noop_cases(
+        serde_json::json!({"outcome": "ok", "content": {"equals": "ok"}, "display": {"type": "none"},
+                           "state": {"unchanged": true}, "progress": {"count": 0}}),
+        serde_json::json!({"wall_ms": 250, "fuel": 5_000_000}),
+    ));
+    let out = lectern(&["plugin", "test", dir.path().to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    for expected in [
+        "testing noop 0.1.0",
+        "PASS  the tool answers ok",
+        "PASS  bad arguments are refused before the tool runs",
+        "(budget 250 ms), fuel ",
+        "(budget 5,000,000)",
+        "2 case(s), 2 call(s): 2 case(s) passed, 0 failed",
+        "most fuel",
+    ] {
+        assert!(stdout.contains(expected), "prints {expected:?}: {stdout}");
+    }
+    assert!(!stdout.contains("FAIL"), "{stdout}");
+
+    // The case file itself may be given instead of its folder.
+    let file = dir.path().join("cases.json");
+    let out = lectern(&["plugin", "test", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn test_fails_on_a_wrong_expectation_and_says_what_differed() {
+    let dir = case_dir(noop_cases(
+        serde_json::json!({"content": {"equals": "not ok"}, "display": {"type": "markdown"}}),
+        serde_json::json!({"wall_ms": 250}),
+    ));
+    let out = lectern(&["plugin", "test", dir.path().to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    for expected in [
+        "FAIL  the tool answers ok",
+        r#"- content is "ok", expected "not ok""#,
+        "- display is `none`, expected `markdown`",
+        "PASS  bad arguments are refused",
+        "2 case(s), 2 call(s): 1 case(s) passed, 1 failed",
+    ] {
+        assert!(stdout.contains(expected), "prints {expected:?}: {stdout}");
+    }
+    assert!(
+        stderr.contains("error[cases_failed]: 1 of 2 case(s) failed: `the tool answers ok`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn test_fails_a_call_over_its_budget() {
+    // One unit of fuel: no real call fits, so the budget check must trip.
+    let dir = case_dir(noop_cases(
+        serde_json::json!({"outcome": "ok"}),
+        serde_json::json!({"fuel": 1}),
+    ));
+    let out = lectern(&["plugin", "test", dir.path().to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("FAIL  the tool answers ok"), "{stdout}");
+    assert!(stdout.contains("fuel, over the budget of 1"), "{stdout}");
+    assert!(stdout.contains("call(s) over budget"), "{stdout}");
+}
+
+#[test]
+fn test_runs_faulty_plugins_in_the_sandbox() {
+    // A case may expect a fault: the host contains it and the case passes.
+    let mut cases = noop_cases(
+        serde_json::json!({"outcome": "trap", "error": {"contains": ["panics on purpose"]}}),
+        serde_json::json!({"wall_ms": 250}),
+    );
+    cases["plugin"] = "trap".into();
+    cases["component"] = lectern_plugin_artifacts::TRAP.into();
+    cases["cases"][0]["tool"] = "panic".into();
+    cases["cases"][1]["tool"] = "panic".into();
+    let dir = case_dir(cases);
+    let out = lectern(&["plugin", "test", dir.path().to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("PASS  the tool answers ok"), "{stdout}");
+}
+
+#[test]
+fn test_explains_a_missing_component_a_bad_file_and_a_wrong_plugin() {
+    // JavaScript / Python layout, not built yet.
+    let dir = case_dir(serde_json::json!({
+        "format": 1, "lessons": {}, "defaults": {"lesson": serde_json::from_str::<serde_json::Value>(LESSON).unwrap()},
+        "cases": [{"name": "a", "tool": "t"}]
+    }));
+    std::fs::write(
+        dir.path().join("build.sh"),
+        "#!/usr/bin/env bash\nNAME=\"my-tool\"\n",
+    )
+    .unwrap();
+    let out = lectern(&["plugin", "test", dir.path().to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("error[not_built]"), "{stderr}");
+    assert!(stderr.contains("target/my-tool.wasm"), "{stderr}");
+    assert!(stderr.contains("./build.sh"), "{stderr}");
+
+    // Rust layout, not built yet.
+    std::fs::remove_file(dir.path().join("build.sh")).unwrap();
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[package]\nname = \"my-tool\"\nversion = \"0.1.0\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lectern"))
+        .args(["plugin", "test"])
+        .current_dir(dir.path())
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("target/wasm32-wasip2/release/my_tool.wasm"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("cargo build --target wasm32-wasip2 --release"),
+        "{stderr}"
+    );
+
+    // Nothing says where the component is.
+    std::fs::remove_file(dir.path().join("Cargo.toml")).unwrap();
+    let out = lectern(&["plugin", "test", dir.path().to_str().unwrap()]);
+    assert!(
+        text(&out.stderr).contains("error[no_component]"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // --component that does not exist.
+    let out = lectern(&[
+        "plugin",
+        "test",
+        dir.path().to_str().unwrap(),
+        "--component",
+        "/nonexistent.wasm",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("error[file_unreadable]"));
+
+    // A malformed case file: an unknown field.
+    let bad = case_dir(serde_json::json!({
+        "format": 1, "cases": [{"name": "a", "tool": "noop", "expectations": {}}]
+    }));
+    let out = lectern(&["plugin", "test", bad.path().to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("error[case_file_malformed]"), "{stderr}");
+    assert!(stderr.contains("expectations"), "{stderr}");
+
+    // Not JSON at all.
+    std::fs::write(bad.path().join("cases.json"), "{ this is not json").unwrap();
+    let out = lectern(&["plugin", "test", bad.path().to_str().unwrap()]);
+    assert!(text(&out.stderr).contains("error[case_file_malformed]"));
+
+    // A lesson that is not a subtopic (a level that does not exist).
+    let mut cases = noop_cases(serde_json::json!({}), serde_json::json!({}));
+    cases["lessons"]["fractions"]["level"] = "wizard".into();
+    let wrong_lesson = case_dir(cases);
+    let out = lectern(&["plugin", "test", wrong_lesson.path().to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("error[case_file_invalid]"), "{stderr}");
+
+    // No case file.
+    let empty = tempfile::tempdir().unwrap();
+    let out = lectern(&["plugin", "test", empty.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("error[no_cases]"));
+
+    // The component is another plugin than the file is for.
+    let mut cases = noop_cases(serde_json::json!({}), serde_json::json!({}));
+    cases["plugin"] = "flash-cards".into();
+    let wrong = case_dir(cases);
+    let out = lectern(&["plugin", "test", wrong.path().to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error[plugin_mismatch]"), "{stderr}");
+}
+
+/// The JavaScript and Python examples pass the cases they ship, run from their
+/// own folders against the components the build made from them.
+#[test]
+fn test_passes_every_script_built_plugins_own_cases() {
+    let plugins = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins");
+    assert!(
+        !lectern_plugin_artifacts::SCRIPTED.is_empty(),
+        "the JavaScript and Python examples are built"
+    );
+    for (name, component) in lectern_plugin_artifacts::SCRIPTED {
+        let (folder, dir_name) = name.split_once('-').unwrap();
+        let dir = plugins.join(folder).join(dir_name);
+        let out = lectern(&[
+            "plugin",
+            "test",
+            dir.to_str().unwrap(),
+            "--component",
+            component,
+        ]);
+        let stdout = text(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{name}: {stdout}{}",
+            text(&out.stderr)
+        );
+        assert!(stdout.contains("0 failed"), "{name}: {stdout}");
+    }
+}
