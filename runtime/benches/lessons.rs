@@ -6,15 +6,27 @@
 //!    resampling + base64 encoding, and back), beside a memcpy of the same
 //!    bytes measured in the same run.
 //! 2. N simulated lessons over the real `ws` transport against the fake
-//!    Realtime server, 20 ms frames streaming both ways in real time. Each
-//!    frame carries a time stamp: learner frames are stamped by the simulated
-//!    browser and read by the fake server; tutor frames are stamped by the
-//!    fake and read by the browser. Printed: CPU per lesson (the whole
-//!    process: Lectern, the fake server and the browsers, so an upper bound),
-//!    p50/p99 latency per frame in both directions, and the largest N whose
-//!    p99 stays under 5 ms in both.
+//!    Realtime server, 20 ms frames streaming both ways in real time.
 //!
-//! `LESSONS_BENCH_N=50,100,200` picks the lesson counts; `LESSONS_BENCH_SECS`
+//!    Two processes: this one runs Lectern only (the lesson sessions, their
+//!    `ws` transports and Realtime clients, the plugin host and SQLite); a
+//!    second copy of this program, the peer, runs the fake Realtime server
+//!    and the N simulated learners' browsers. So the CPU printed per lesson
+//!    is Lectern's own (this process's user + system time over the
+//!    measuring window, from `/proc/self/stat`, i.e. getrusage's figures),
+//!    and the peer's is printed beside it.
+//!
+//!    Every frame carries a time stamp on the system-wide clock: learner
+//!    frames are stamped by the peer's browser when sent and read by the
+//!    peer's fake server when it receives the `input_audio_buffer.append`
+//!    Lectern made of them; tutor frames are stamped by the fake when sent
+//!    and read by the browser when Lectern's binary frame arrives. The
+//!    latency is thus what the trip through Lectern adds to a frame,
+//!    including the two loopback hops and the peer's own socket handling
+//!    (an upper bound on Lectern's share). Printed: p50/p99 both ways, and
+//!    the largest N whose p99 stays under 5 ms in both.
+//!
+//! `LESSONS_BENCH_N=100,200` picks the lesson counts; `LESSONS_BENCH_SECS`
 //! the measuring time per count.
 
 use std::hint::black_box;
@@ -32,25 +44,41 @@ use lectern_runtime::session::{
     LessonConfig, LessonDeps, LessonMetrics, LessonSession, LessonSpec,
 };
 use lectern_runtime::store::{NewSubtopic, NewTopic, Store};
-use lectern_runtime::transport::ws::WsTransport;
+use lectern_runtime::transport::ws::{self, WsTransport};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// The latency target per frame.
 const P99_TARGET_MS: f64 = 5.0;
 const FRAMES_FOR_AUDIO_PATH: usize = 20_000;
+/// Set in the peer process's environment.
+const PEER_ENV: &str = "LESSONS_BENCH_PEER";
+/// Warm-up after every lesson streams, before measuring.
+const WARM_UP: Duration = Duration::from_secs(1);
+/// Longest wait for every lesson to start streaming.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn main() {
+    if std::env::var_os(PEER_ENV).is_some() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(peer::run());
+        return;
+    }
     audio_path();
     let counts: Vec<usize> = std::env::var("LESSONS_BENCH_N")
-        .unwrap_or_else(|_| "50,100,200,300,400,500".into())
+        .unwrap_or_else(|_| "100,200,300,400,500,600".into())
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
     let secs: u64 = std::env::var("LESSONS_BENCH_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(4);
+        .unwrap_or(5);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -113,8 +141,9 @@ fn audio_path() {
     );
 }
 
+/// CPU seconds (user + system) this process used: the figures getrusage
+/// reports, read from `/proc/self/stat` (clock ticks of 1/100 s).
 fn cpu_seconds() -> f64 {
-    // utime + stime (fields 14, 15) in clock ticks of 1/100 s.
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let after = stat.rsplit(')').next().unwrap_or("");
     let f: Vec<&str> = after.split_whitespace().collect();
@@ -128,6 +157,17 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     }
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i] as f64 / 1e6
+}
+
+/// The peer's report of one round.
+struct PeerReport {
+    in_p50: f64,
+    in_p99: f64,
+    out_p50: f64,
+    out_p99: f64,
+    frames_in: usize,
+    frames_out: usize,
+    cpu_s: f64,
 }
 
 async fn lessons(counts: Vec<usize>, secs: u64) {
@@ -168,11 +208,169 @@ async fn lessons(counts: Vec<usize>, secs: u64) {
     let host = PluginHost::new(HostConfig::default()).unwrap();
     let metrics = Arc::new(LessonMetrics::default());
     println!(
-        "\nlessons over ws against the fake Realtime server, 20 ms frames both ways, {secs} s each:"
+        "\nlessons over ws against the fake Realtime server (in a separate peer process), \
+         20 ms frames both ways, {secs} s each:"
     );
-    println!("      N   CPU/lesson   in p50    in p99   out p50   out p99   frames in/out");
+    println!(
+        "      N   Lectern CPU/lesson  (all lessons)   peer CPU   in p50    in p99   out p50   out p99   frames in/out"
+    );
     let mut best = None;
     for (round, &n) in counts.iter().enumerate() {
+        let Some(report) = one_round(round, n, secs, &host, &store, &metrics).await else {
+            println!("{n:>7}   the round failed (see above)");
+            continue;
+        };
+        let (cpu_s, wall) = report.1;
+        let r = report.0;
+        println!(
+            "{n:>7}   {:>8.3}% of a core  {:>6.1}% cores  {:>6.1}% cores  {:>6.2} ms {:>6.2} ms {:>6.2} ms {:>6.2} ms   {}/{}",
+            cpu_s / wall / n as f64 * 100.0,
+            cpu_s / wall * 100.0,
+            r.cpu_s / wall * 100.0,
+            r.in_p50,
+            r.in_p99,
+            r.out_p50,
+            r.out_p99,
+            r.frames_in,
+            r.frames_out
+        );
+        if r.in_p99 < P99_TARGET_MS && r.out_p99 < P99_TARGET_MS {
+            best = Some(n);
+        }
+    }
+    match best {
+        Some(n) => println!("largest N with p99 < {P99_TARGET_MS} ms both ways: {n}"),
+        None => println!("no N tried kept p99 < {P99_TARGET_MS} ms both ways"),
+    }
+}
+
+/// Runs N lessons against a fresh peer; the peer's report and this
+/// process's (CPU seconds, wall seconds) over the measuring window.
+async fn one_round(
+    round: usize,
+    n: usize,
+    secs: u64,
+    host: &PluginHost,
+    store: &Store,
+    metrics: &Arc<LessonMetrics>,
+) -> Option<(PeerReport, (f64, f64))> {
+    let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .env(PEER_ENV, "1")
+        .env("LESSONS_BENCH_PEER_N", n.to_string())
+        .env("LESSONS_BENCH_PEER_SECS", secs.to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut to_peer = child.stdin.take().unwrap();
+    let mut from_peer = BufReader::new(child.stdout.take().unwrap()).lines();
+    let fake_url = from_peer.next_line().await.ok()??;
+    let fake_url = fake_url.strip_prefix("fake ")?.to_string();
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let deps = LessonDeps {
+        host: host.clone(),
+        store: store.clone(),
+        metrics: metrics.clone(),
+    };
+    let config = LessonConfig {
+        realtime: RealtimeConfig::for_local(fake_url),
+        idle_nudge_ms: 3_600_000,
+        ..LessonConfig::default()
+    };
+    let server = tokio::spawn(async move {
+        let mut runs = Vec::new();
+        for i in 0..n {
+            let (stream, _) = listener.accept().await.unwrap();
+            let _ = stream.set_nodelay(true);
+            let (deps, config) = (deps.clone(), config.clone());
+            runs.push(tokio::spawn(async move {
+                let ws =
+                    tokio_tungstenite::accept_async_with_config(stream, Some(ws::socket_config()))
+                        .await
+                        .unwrap();
+                let spec = LessonSpec {
+                    session_id: format!("bench-{round}-{i}"),
+                    learner_id: "bench".into(),
+                    subtopic_id: "s".into(),
+                    room: "bench".into(),
+                };
+                LessonSession::run(deps, config, spec, WsTransport::from_tungstenite(ws)).await
+            }));
+        }
+        runs
+    });
+    to_peer
+        .write_all(format!("lectern ws://{addr}/ws\n").as_bytes())
+        .await
+        .unwrap();
+    to_peer.flush().await.unwrap();
+
+    let mut window = None;
+    let mut report = None;
+    let mut cpu0 = 0.0;
+    let mut t0 = Instant::now();
+    while let Ok(Some(line)) = from_peer.next_line().await {
+        let mut words = line.split_whitespace();
+        match words.next() {
+            Some("measure") => {
+                cpu0 = cpu_seconds();
+                t0 = Instant::now();
+            }
+            Some("stop") => window = Some((cpu_seconds() - cpu0, t0.elapsed().as_secs_f64())),
+            Some("result") => {
+                let v: Vec<f64> = words.filter_map(|w| w.parse().ok()).collect();
+                if v.len() == 7 {
+                    report = Some(PeerReport {
+                        in_p50: v[0],
+                        in_p99: v[1],
+                        out_p50: v[2],
+                        out_p99: v[3],
+                        frames_in: v[4] as usize,
+                        frames_out: v[5] as usize,
+                        cpu_s: v[6],
+                    });
+                }
+                break;
+            }
+            Some("error") => {
+                eprintln!("peer: {line}");
+                break;
+            }
+            _ => {}
+        }
+    }
+    let _ = child.wait().await;
+    if let Ok(Ok(runs)) = tokio::time::timeout(Duration::from_secs(5), server).await {
+        for run in runs {
+            let _ = tokio::time::timeout(Duration::from_secs(10), run).await;
+        }
+    }
+    Some((report?, window?))
+}
+
+/// The other process: the fake Realtime server and the learners' browsers.
+mod peer {
+    use super::*;
+
+    fn say(line: &str) {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
+
+    pub async fn run() {
+        let n: usize = std::env::var("LESSONS_BENCH_PEER_N")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        let secs: u64 = std::env::var("LESSONS_BENCH_PEER_SECS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(5);
         let script = Script {
             pace: Pace::Realtime,
             rules: vec![Rule {
@@ -196,119 +394,132 @@ async fn lessons(counts: Vec<usize>, secs: u64) {
         )
         .await
         .unwrap();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let deps = LessonDeps {
-            host: host.clone(),
-            store: store.clone(),
-            metrics: metrics.clone(),
+        say(&format!("fake {}", fake.url()));
+        let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+        let Ok(Some(line)) = stdin.next_line().await else {
+            return;
         };
-        let config = LessonConfig {
-            realtime: RealtimeConfig::for_local(fake.url()),
-            idle_nudge_ms: 3_600_000,
-            ..LessonConfig::default()
+        let Some(url) = line.strip_prefix("lectern ") else {
+            say("error: expected the lesson URL");
+            return;
         };
-        let server = tokio::spawn(async move {
-            let mut runs = Vec::new();
-            for i in 0..n {
-                let (stream, _) = listener.accept().await.unwrap();
-                let _ = stream.set_nodelay(true);
-                let (deps, config) = (deps.clone(), config.clone());
-                runs.push(tokio::spawn(async move {
-                    let ws = tokio_tungstenite::accept_async(stream).await.unwrap();
-                    let spec = LessonSpec {
-                        session_id: format!("bench-{round}-{i}"),
-                        learner_id: "bench".into(),
-                        subtopic_id: "s".into(),
-                        room: "bench".into(),
-                    };
-                    LessonSession::run(deps, config, spec, WsTransport::from_tungstenite(ws)).await
-                }));
-            }
-            runs
-        });
-        let measure_from = Instant::now() + Duration::from_secs(1);
-        let stop_at = measure_from + Duration::from_secs(secs);
+        let start = tokio::sync::watch::Sender::new(None::<(Instant, Instant)>);
+        let (streaming_tx, mut streaming) = tokio::sync::mpsc::unbounded_channel();
         let mut browsers = Vec::new();
         for _ in 0..n {
             browsers.push(tokio::spawn(browser(
-                format!("ws://{addr}/ws"),
-                measure_from,
-                stop_at,
+                url.to_string(),
+                start.subscribe(),
+                streaming_tx.clone(),
             )));
         }
-        tokio::time::sleep_until(tokio::time::Instant::from_std(measure_from)).await;
+        drop(streaming_tx);
+        let deadline = tokio::time::Instant::now() + START_TIMEOUT;
+        for i in 0..n {
+            match tokio::time::timeout_at(deadline, streaming.recv()).await {
+                Ok(Some(())) => {}
+                _ => {
+                    say(&format!("error: only {i} of {n} lessons streamed"));
+                    return;
+                }
+            }
+        }
+        tokio::time::sleep(WARM_UP).await;
+        let measure_from = Instant::now();
+        let stop_at = measure_from + Duration::from_secs(secs);
         let _ = fake.take_input_latencies_ns();
         let cpu0 = cpu_seconds();
-        let t0 = Instant::now();
-        let mut out_lat = Vec::new();
-        for b in browsers {
-            out_lat.extend(b.await.unwrap());
-        }
-        let wall = t0.elapsed().as_secs_f64();
+        start.send_replace(Some((measure_from, stop_at)));
+        say("measure");
+        tokio::time::sleep_until(tokio::time::Instant::from_std(stop_at)).await;
         let cpu = cpu_seconds() - cpu0;
         let mut in_lat = fake.take_input_latencies_ns();
-        for run in server.await.unwrap() {
-            let _ = tokio::time::timeout(Duration::from_secs(10), run).await;
+        say("stop");
+        let mut out_lat = Vec::new();
+        for b in browsers {
+            if let Ok(l) = b.await {
+                out_lat.extend(l);
+            }
         }
         in_lat.sort_unstable();
         out_lat.sort_unstable();
-        let (ip50, ip99) = (percentile(&in_lat, 0.5), percentile(&in_lat, 0.99));
-        let (op50, op99) = (percentile(&out_lat, 0.5), percentile(&out_lat, 0.99));
-        println!(
-            "{n:>7}   {:>7.2}% core  {ip50:>6.2} ms {ip99:>6.2} ms {op50:>6.2} ms {op99:>6.2} ms   {}/{}",
-            cpu / wall / n as f64 * 100.0,
+        say(&format!(
+            "result {} {} {} {} {} {} {}",
+            percentile(&in_lat, 0.5),
+            percentile(&in_lat, 0.99),
+            percentile(&out_lat, 0.5),
+            percentile(&out_lat, 0.99),
             in_lat.len(),
-            out_lat.len()
-        );
-        if ip99 < P99_TARGET_MS && op99 < P99_TARGET_MS {
-            best = Some(n);
-        }
+            out_lat.len(),
+            cpu
+        ));
     }
-    match best {
-        Some(n) => println!("largest N with p99 < {P99_TARGET_MS} ms both ways: {n}"),
-        None => println!("no N tried kept p99 < {P99_TARGET_MS} ms both ways"),
-    }
-}
 
-/// A browser: sends stamped 20 ms frames in real time until `stop_at`,
-/// returns the latencies of stamped tutor frames received after `from`.
-async fn browser(url: String, from: Instant, stop_at: Instant) -> Vec<u64> {
-    let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    let (mut sink, mut stream) = ws.split();
-    let sender = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_millis(audio::FRAME_MS as u64));
-        // One period of a 200 Hz tone fits a 20 ms frame exactly.
-        let frame = audio::tone(24_000, 200.0, 3000.0, audio::SAMPLES_PER_FRAME_24K, 0);
-        while Instant::now() < stop_at {
-            tick.tick().await;
-            let mut pcm = frame.clone();
-            signal::stamp(&mut pcm);
-            let mut bytes = Vec::with_capacity(960);
-            audio::pcm16_to_le_bytes(&pcm, &mut bytes);
-            if sink.send(Message::Binary(bytes.into())).await.is_err() {
-                return;
+    /// A browser: streams stamped 20 ms frames in real time; once the window
+    /// is set, keeps the latencies of stamped tutor frames received in it,
+    /// and ends the lesson at its end.
+    async fn browser(
+        url: String,
+        mut window: tokio::sync::watch::Receiver<Option<(Instant, Instant)>>,
+        streaming: tokio::sync::mpsc::UnboundedSender<()>,
+    ) -> Vec<u64> {
+        // Nagle off, as browsers do for WebSockets: small frames go out at once.
+        let config = WebSocketConfig::default().read_buffer_size(ws::READ_BUFFER_BYTES);
+        let Ok((ws, _)) =
+            tokio_tungstenite::connect_async_with_config(url, Some(config), true).await
+        else {
+            return Vec::new();
+        };
+        let (mut sink, mut stream) = ws.split();
+        let mut stop_rx = window.clone();
+        let sender = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(audio::FRAME_MS as u64));
+            // One period of a 200 Hz tone fits a 20 ms frame exactly.
+            let frame = audio::tone(24_000, 200.0, 3000.0, audio::SAMPLES_PER_FRAME_24K, 0);
+            loop {
+                tick.tick().await;
+                if let Some((_, stop_at)) = *stop_rx.borrow_and_update()
+                    && Instant::now() >= stop_at
+                {
+                    break;
+                }
+                let mut pcm = frame.clone();
+                signal::stamp(&mut pcm);
+                let mut bytes = Vec::with_capacity(960);
+                audio::pcm16_to_le_bytes(&pcm, &mut bytes);
+                if sink.send(Message::Binary(bytes.into())).await.is_err() {
+                    return;
+                }
+            }
+            let _ = sink.send(Message::text(r#"{"type":"lesson.end"}"#)).await;
+        });
+        let mut lat = Vec::new();
+        let mut announced = false;
+        while let Some(Ok(m)) = stream.next().await {
+            if let Message::Binary(b) = m {
+                let now_ns = signal::clock_ns();
+                if !announced {
+                    announced = true;
+                    let _ = streaming.send(());
+                }
+                let Some((from, stop_at)) = *window.borrow_and_update() else {
+                    continue;
+                };
+                let now = Instant::now();
+                if now < from || now > stop_at {
+                    continue;
+                }
+                let head: Vec<i16> = b
+                    .chunks_exact(2)
+                    .take(5)
+                    .map(|c| i16::from_le_bytes([c[0], c[1]]))
+                    .collect();
+                if let Some(sent) = signal::read_stamp(&head) {
+                    lat.push(now_ns.saturating_sub(sent));
+                }
             }
         }
-        let _ = sink.send(Message::text(r#"{"type":"lesson.end"}"#)).await;
-    });
-    let mut lat = Vec::new();
-    while let Some(Ok(m)) = stream.next().await {
-        if let Message::Binary(b) = m {
-            let now = Instant::now();
-            if now < from || now > stop_at {
-                continue;
-            }
-            let head: Vec<i16> = b
-                .chunks_exact(2)
-                .take(5)
-                .map(|c| i16::from_le_bytes([c[0], c[1]]))
-                .collect();
-            if let Some(sent) = signal::read_stamp(&head) {
-                lat.push(signal::clock_ns().saturating_sub(sent));
-            }
-        }
+        let _ = sender.await;
+        lat
     }
-    let _ = sender.await;
-    lat
 }

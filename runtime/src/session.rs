@@ -25,6 +25,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use tokio::sync::watch;
+
 use crate::lesson::Subtopic;
 use crate::plugin::{PluginHost, ToolBinding, ToolSet};
 use crate::realtime::protocol::{
@@ -36,6 +38,9 @@ use crate::store::{ConversationStatus, Mastery, NewConversation, Store};
 use crate::transport::{ErrorBody, LessonEvent, SubtopicRef, Transport};
 
 pub use metrics::LessonMetrics;
+
+/// How long a reply in progress may go on once the server shuts down.
+pub const SHUTDOWN_FINISH_MS: u64 = 3_000;
 
 /// Settings of a lesson beyond the Realtime connection.
 #[derive(Debug, Clone)]
@@ -98,6 +103,8 @@ pub enum EndReason {
     Idle,
     /// The Realtime API could not be used.
     Error,
+    /// The server is shutting down.
+    Shutdown,
 }
 
 impl EndReason {
@@ -109,6 +116,7 @@ impl EndReason {
             EndReason::LearnerLeft => "learner_left",
             EndReason::Idle => "idle",
             EndReason::Error => "error",
+            EndReason::Shutdown => "shutdown",
         }
     }
 }
@@ -260,7 +268,23 @@ impl LessonSession {
         deps: LessonDeps,
         config: LessonConfig,
         spec: LessonSpec,
+        transport: T,
+    ) -> Result<LessonSummary, LessonError> {
+        // A sender that is never used: the lesson is never told to stop.
+        let (_keep, shutdown) = watch::channel(false);
+        Self::run_until(deps, config, spec, transport, shutdown).await
+    }
+
+    /// Like [`LessonSession::run`], and when `shutdown` turns true the lesson
+    /// ends cleanly ([`EndReason::Shutdown`]): the tutor's reply in progress
+    /// may finish for up to [`SHUTDOWN_FINISH_MS`], then is cut; what was
+    /// said is stored and the conversation is closed.
+    pub async fn run_until<T: Transport>(
+        deps: LessonDeps,
+        config: LessonConfig,
+        spec: LessonSpec,
         mut transport: T,
+        shutdown: watch::Receiver<bool>,
     ) -> Result<LessonSummary, LessonError> {
         let started = async {
             let teaching = Teaching::load(&deps, &spec.subtopic_id, &spec.learner_id).await?;
@@ -318,6 +342,9 @@ impl LessonSession {
         deps.metrics.started.fetch_add(1, Ordering::Relaxed);
         deps.metrics.active.fetch_add(1, Ordering::Relaxed);
         let registry_events = deps.host.registry().subscribe();
+        // Microphone frames go from the transport to Realtime directly when
+        // the transport can: the session has nothing to do with them.
+        transport.forward_audio(client.audio_sink());
         let mut turn = turn::Turns::new(
             deps.clone(),
             config,
@@ -326,7 +353,7 @@ impl LessonSession {
             teaching,
             registry_events,
         );
-        let summary = turn.run(&mut transport, events).await;
+        let summary = turn.run(&mut transport, events, shutdown).await;
         deps.metrics.active.fetch_sub(1, Ordering::Relaxed);
         deps.metrics.ended.fetch_add(1, Ordering::Relaxed);
         Ok(summary)

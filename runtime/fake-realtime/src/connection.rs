@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::StatusCode;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 
 use crate::script::{Action, Pace};
 use crate::signal;
@@ -54,6 +54,11 @@ impl Conn {
         )
     }
 
+    /// Sends an already serialised server event. False once the socket is gone.
+    fn emit_text(&self, text: String) -> bool {
+        self.out.send(Out::Text(text)).is_ok()
+    }
+
     /// Sends a server event (adds `event_id`). False once the socket is gone.
     fn emit(&self, mut event: Value) -> bool {
         event["event_id"] = Value::String(self.next_id("event"));
@@ -70,6 +75,7 @@ pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>, id: usize) {
     let auth: Arc<Mutex<Option<String>>> = Arc::default();
     let seen = auth.clone();
     let required = shared.options.require_key.clone();
+    let uris = shared.uris.clone();
     // The handshake callback's signature is tungstenite's; its error is large by design.
     #[allow(clippy::result_large_err)]
     let callback = move |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
@@ -79,6 +85,7 @@ pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>, id: usize) {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         *seen.lock().expect("auth lock") = header.clone();
+        uris.lock().expect("uri lock").push(req.uri().to_string());
         if let Some(key) = required
             && header.as_deref() != Some(format!("Bearer {key}").as_str())
         {
@@ -90,7 +97,10 @@ pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>, id: usize) {
         }
         Ok(resp)
     };
-    let ws = tokio_tungstenite::accept_hdr_async(stream, callback).await;
+    // A small read buffer: the library's default (128 KiB) is zeroed on
+    // every read, which dominates when hundreds of connections stream audio.
+    let config = WebSocketConfig::default().read_buffer_size(8_192);
+    let ws = tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(config)).await;
     shared
         .auth
         .lock()
@@ -123,7 +133,28 @@ pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>, id: usize) {
         tokio::select! {
             out = out_rx.recv() => match out {
                 Some(Out::Text(t)) => {
-                    if sink.send(Message::text(t)).await.is_err() { break; }
+                    // Queued events go out with one flush.
+                    if sink.feed(Message::text(t)).await.is_err() { break; }
+                    let mut more = None;
+                    for _ in 0..32 {
+                        match out_rx.try_recv() {
+                            Ok(Out::Text(t)) => {
+                                if sink.feed(Message::text(t)).await.is_err() { break; }
+                            }
+                            Ok(other) => { more = Some(other); break; }
+                            Err(_) => break,
+                        }
+                    }
+                    if sink.flush().await.is_err() { break; }
+                    match more {
+                        Some(Out::Close(code)) => {
+                            let _ = sink.send(Message::Close(Some(CloseFrame {
+                                code: code.into(), reason: "closed by script".into() }))).await;
+                            break;
+                        }
+                        Some(Out::Drop) => break,
+                        _ => {}
+                    }
                 }
                 Some(Out::Close(code)) => {
                     let _ = sink.send(Message::Close(Some(CloseFrame {
@@ -146,8 +177,50 @@ pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>, id: usize) {
     actor.abort();
 }
 
+/// How Lectern (and most clients) write an audio append.
+const APPEND_HEAD: &str = r#"{"type":"input_audio_buffer.append","audio":""#;
+
 /// Answers one client event; returns the actions of a fired rule.
 fn on_client_event(conn: &Conn, text: &str) -> Option<Vec<Action>> {
+    let shared = &conn.shared;
+    // Appends arrive 50 times a second per connection; when they are not
+    // recorded, only the stamp is read (benchmarks run hundreds at once).
+    if !shared.options.record_audio
+        && let Some(audio) = text
+            .strip_prefix(APPEND_HEAD)
+            .and_then(|rest| rest.strip_suffix("\"}"))
+        && !audio.contains('"')
+    {
+        shared.audio_appends.fetch_add(1, Ordering::Relaxed);
+        if shared.options.stamp_frames {
+            read_stamp_of(shared, audio.get(..16).unwrap_or(""));
+        }
+        return shared.fire(&T::Audio);
+    }
+    on_event(conn, text)
+}
+
+/// Records the latency of a stamped frame, given the base64 of its start.
+fn read_stamp_of(shared: &Shared, b64_head: &str) {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64_head)
+        .unwrap_or_default();
+    let pcm: Vec<i16> = bytes
+        .chunks_exact(2)
+        .take(5)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    if let Some(sent) = signal::read_stamp(&pcm) {
+        let latency = signal::clock_ns().saturating_sub(sent);
+        shared
+            .input_latency_ns
+            .lock()
+            .expect("latency lock")
+            .push(latency);
+    }
+}
+
+fn on_event(conn: &Conn, text: &str) -> Option<Vec<Action>> {
     let Ok(mut event) = serde_json::from_str::<Value>(text) else {
         conn.error(
             "invalid_request_error",
@@ -165,19 +238,7 @@ fn on_client_event(conn: &Conn, text: &str) -> Option<Vec<Action>> {
             .decode(audio)
             .unwrap_or_default();
         if shared.options.stamp_frames {
-            let pcm: Vec<i16> = bytes
-                .chunks_exact(2)
-                .take(5)
-                .map(|b| i16::from_le_bytes([b[0], b[1]]))
-                .collect();
-            if let Some(sent) = signal::read_stamp(&pcm) {
-                let latency = signal::clock_ns().saturating_sub(sent);
-                shared
-                    .input_latency_ns
-                    .lock()
-                    .expect("latency lock")
-                    .push(latency);
-            }
+            read_stamp_of(shared, audio.get(..16).unwrap_or(""));
         }
         event["audio_bytes"] = json!(bytes.len());
         event.as_object_mut().map(|o| o.remove("audio"));
@@ -486,18 +547,30 @@ async fn audio_response(
         for s in &pcm {
             bytes.extend_from_slice(&s.to_le_bytes());
         }
-        let delta = base64::engine::general_purpose::STANDARD.encode(bytes);
-        if !conn.emit(
-            json!({"type": "response.output_audio.delta", "response_id": response_id,
-            "item_id": item_id, "output_index": 0, "content_index": 0, "delta": delta}),
-        ) {
+        // Written by hand: fifty of these a second per connection. The ids
+        // are generated here and need no escaping.
+        let mut text = String::with_capacity(200 + bytes.len() * 4 / 3);
+        text.push_str(r#"{"type":"response.output_audio.delta","event_id":""#);
+        text.push_str(&conn.next_id("event"));
+        text.push_str(r#"","response_id":""#);
+        text.push_str(&response_id);
+        text.push_str(r#"","item_id":""#);
+        text.push_str(&item_id);
+        text.push_str(r#"","output_index":0,"content_index":0,"delta":""#);
+        base64::engine::general_purpose::STANDARD.encode_string(&bytes, &mut text);
+        text.push_str(r#""}"#);
+        if !conn.emit_text(text) {
             return false;
         }
-        conn.state
+        if let Some(ms) = conn
+            .state
             .lock()
             .expect("state lock")
             .audio_ms
-            .insert(item_id.clone(), (i as u64 + 1) * FRAME_MS);
+            .get_mut(&item_id)
+        {
+            *ms = (i as u64 + 1) * FRAME_MS;
+        }
         // Spread the words over the audio, like a real voice.
         let due = ((i as usize + 1) * words.len()).div_ceil(frames as usize);
         while next_word < due.min(words.len()) {

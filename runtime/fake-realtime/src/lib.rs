@@ -58,6 +58,7 @@ pub(crate) struct Shared {
     pub(crate) changed: Notify,
     pub(crate) connections: AtomicUsize,
     pub(crate) auth: Mutex<Vec<Option<String>>>,
+    pub(crate) uris: Arc<Mutex<Vec<String>>>,
     pub(crate) input_latency_ns: Mutex<Vec<u64>>,
     pub(crate) audio_appends: AtomicUsize,
 }
@@ -115,6 +116,7 @@ impl FakeRealtime {
             changed: Notify::new(),
             connections: AtomicUsize::new(0),
             auth: Mutex::new(Vec::new()),
+            uris: Arc::default(),
             input_latency_ns: Mutex::new(Vec::new()),
             audio_appends: AtomicUsize::new(0),
         });
@@ -159,6 +161,12 @@ impl FakeRealtime {
     /// The `Authorization` header of each connection, in order.
     pub fn auth_headers(&self) -> Vec<Option<String>> {
         self.shared.auth.lock().expect("auth lock").clone()
+    }
+
+    /// The request URI (path and query, e.g. `/v1/realtime?model=…`) of each
+    /// connection's handshake, in order.
+    pub fn request_uris(&self) -> Vec<String> {
+        self.shared.uris.lock().expect("uri lock").clone()
     }
 
     /// Everything recorded so far.

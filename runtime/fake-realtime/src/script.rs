@@ -157,7 +157,9 @@ pub fn builtin(name: &str) -> Option<Script> {
                         },
                         Action::FunctionCall {
                             name: "check_understanding".into(),
-                            arguments: serde_json::json!({"concept": "photosynthesis"}),
+                            // The bundled check_understanding takes an optional `focus`
+                            // and nothing else.
+                            arguments: serde_json::json!({"focus": "photosynthesis"}),
                         },
                     ],
                 },

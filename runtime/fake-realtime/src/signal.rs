@@ -1,7 +1,7 @@
 //! The fake tutor's voice, and time stamps carried inside audio frames.
 
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Samples per 20 ms frame at 24 kHz.
 pub const FRAME_SAMPLES: usize = 480;
@@ -33,15 +33,14 @@ fn compute_voice_frame(frame_index: usize) -> Vec<i16> {
         .collect()
 }
 
-fn epoch() -> Instant {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    *EPOCH.get_or_init(Instant::now)
-}
-
-/// Nanoseconds on a process-wide monotonic clock (shared by the fake and a
-/// benchmark's simulated browsers, which run in one process).
+/// Nanoseconds on the system-wide clock, so stamps written in one process
+/// can be read in another (a benchmark's peer process and the server under
+/// test). Wall-clock time: over the seconds a benchmark runs, adjustments
+/// are far below the microseconds measured.
 pub fn clock_ns() -> u64 {
-    epoch().elapsed().as_nanos() as u64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// Marks a stamped frame: unlikely in a real signal.

@@ -8,6 +8,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
@@ -16,12 +17,16 @@ use super::config::RealtimeConfig;
 use super::error::RealtimeError;
 use super::history::History;
 use super::protocol::{ClientEvent, ServerEvent, event_type};
-use crate::audio;
+use base64::Engine as _;
 
 /// Server events buffered for the owner before the socket read waits.
 pub const EVENT_CHANNEL_CAPACITY: usize = 1024;
 /// How long `close` waits for the socket to close cleanly.
 pub const CLOSE_TIMEOUT_MS: u64 = 1_000;
+/// Most queued client events written before one flush.
+const MAX_BATCH: usize = 32;
+/// Read buffer of the Realtime socket.
+const READ_BUFFER_BYTES: usize = 8_192;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -61,7 +66,38 @@ enum Command {
     Close,
 }
 
-/// Handle on a Realtime connection. Dropping it closes the connection.
+/// Appends learner audio to a Realtime connection from another task (the
+/// transport's reader), so microphone frames skip a hop through the session.
+/// Sends fail once the connection is closed.
+#[derive(Clone)]
+pub struct AudioSink {
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+impl AudioSink {
+    /// Appends learner audio (PCM16 mono, 24 kHz).
+    pub fn append(&self, pcm: &[i16]) -> Result<(), RealtimeError> {
+        self.commands
+            .send(Command::Audio(append_event(pcm)))
+            .map_err(|_| RealtimeError::Closed)
+    }
+
+    /// Appends learner audio given as PCM16 little-endian bytes (an even count).
+    pub fn append_le_bytes(&self, bytes: &[u8]) -> Result<(), RealtimeError> {
+        self.commands
+            .send(Command::Audio(append_event_le(bytes)))
+            .map_err(|_| RealtimeError::Closed)
+    }
+}
+
+impl std::fmt::Debug for AudioSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AudioSink")
+    }
+}
+
+/// Handle on a Realtime connection. Dropping it closes the connection
+/// (once no [`AudioSink`] of it is left).
 pub struct RealtimeClient {
     commands: mpsc::UnboundedSender<Command>,
     history: Arc<Mutex<History>>,
@@ -105,14 +141,17 @@ impl RealtimeClient {
             .map_err(|_| RealtimeError::Closed)
     }
 
+    /// A handle that appends learner audio from another task.
+    pub fn audio_sink(&self) -> AudioSink {
+        AudioSink {
+            commands: self.commands.clone(),
+        }
+    }
+
     /// Appends learner audio (PCM16 mono, 24 kHz).
     pub fn append_audio(&self, pcm: &[i16]) -> Result<(), RealtimeError> {
-        let text = format!(
-            r#"{{"type":"input_audio_buffer.append","audio":"{}"}}"#,
-            audio::pcm16_to_base64(pcm)
-        );
         self.commands
-            .send(Command::Audio(text))
+            .send(Command::Audio(append_event(pcm)))
             .map_err(|_| RealtimeError::Closed)
     }
 
@@ -346,7 +385,10 @@ async fn pump(
                     ServerEvent::ResponseDone { .. } => response_in_flight = false,
                     _ => {}
                 }
-                history.lock().expect("history lock").on_server_event(&event);
+                // Audio is never replayed: no need to take the lock for it.
+                if !matches!(event, ServerEvent::ResponseOutputAudioDelta { .. }) {
+                    history.lock().expect("history lock").on_server_event(&event);
+                }
                 let fatal = match &event {
                     ServerEvent::Error { error } => RealtimeError::from_error_event(
                         &error.kind,
@@ -369,21 +411,80 @@ async fn pump(
                 }
             }
             cmd = commands.recv() => {
-                let msg = match cmd {
-                    None | Some(Command::Close) => {
-                        let _ = ws.close(None).await;
-                        return RunEnd::Closed;
+                // Whatever else is queued goes out with it in one flush: under
+                // load that is one write per wake-up instead of one per event.
+                let mut next = cmd;
+                let mut queued = 0;
+                loop {
+                    let msg = match next {
+                        None | Some(Command::Close) => {
+                            let _ = ws.close(None).await;
+                            return RunEnd::Closed;
+                        }
+                        Some(Command::Send(ev)) => to_message(&ev),
+                        Some(Command::Audio(text)) => Message::text(text),
+                    };
+                    if let Err(e) = ws.feed(msg).await {
+                        return dropped(RealtimeError::Network(e.to_string()), response_in_flight);
                     }
-                    Some(Command::Send(ev)) => to_message(&ev),
-                    Some(Command::Audio(text)) => Message::text(text),
-                };
-                if let Err(e) = ws.send(msg).await {
+                    queued += 1;
+                    if queued == MAX_BATCH {
+                        break;
+                    }
+                    match commands.try_recv() {
+                        Ok(cmd) => next = Some(cmd),
+                        Err(_) => break,
+                    }
+                }
+                if let Err(e) = ws.flush().await {
                     return dropped(RealtimeError::Network(e.to_string()), response_in_flight);
                 }
             }
         }
     }
 }
+
+/// `input_audio_buffer.append` text for `pcm`, built in one allocation: this
+/// runs 50 times a second per lesson.
+pub fn append_event(pcm: &[i16]) -> String {
+    let mut text = String::with_capacity(
+        APPEND_HEAD.len() + (pcm.len() * 2).div_ceil(3) * 4 + APPEND_TAIL.len(),
+    );
+    text.push_str(APPEND_HEAD);
+    // Little-endian bytes a chunk at a time, on the stack; chunks of a
+    // multiple of 3 bytes keep the base64 of the pieces equal to the whole's.
+    let mut buf = [0u8; 960];
+    let mut pending = 0;
+    let encode = |buf: &[u8], text: &mut String| {
+        base64::engine::general_purpose::STANDARD.encode_string(buf, text);
+    };
+    for &s in pcm {
+        buf[pending..pending + 2].copy_from_slice(&s.to_le_bytes());
+        pending += 2;
+        if pending == buf.len() {
+            encode(&buf, &mut text);
+            pending = 0;
+        }
+    }
+    if pending > 0 {
+        encode(&buf[..pending], &mut text);
+    }
+    text.push_str(APPEND_TAIL);
+    text
+}
+
+/// `input_audio_buffer.append` text for PCM16 little-endian `bytes`.
+pub fn append_event_le(bytes: &[u8]) -> String {
+    let mut text =
+        String::with_capacity(APPEND_HEAD.len() + bytes.len().div_ceil(3) * 4 + APPEND_TAIL.len());
+    text.push_str(APPEND_HEAD);
+    base64::engine::general_purpose::STANDARD.encode_string(bytes, &mut text);
+    text.push_str(APPEND_TAIL);
+    text
+}
+
+const APPEND_HEAD: &str = r#"{"type":"input_audio_buffer.append","audio":""#;
+const APPEND_TAIL: &str = r#""}"#;
 
 fn to_message(ev: &ClientEvent) -> Message {
     Message::text(serde_json::to_string(ev).expect("client events always serialise"))
@@ -408,8 +509,12 @@ async fn open(config: &RealtimeConfig) -> Result<Socket, RealtimeError> {
     } else {
         None
     };
+    // The library's default read buffer (128 KiB) is zeroed on every read;
+    // events are a few KB at most (audio deltas ~1.4 KB) and larger ones
+    // grow the buffer as needed.
+    let socket = WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES);
     let connecting =
-        tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector);
+        tokio_tungstenite::connect_async_tls_with_config(request, Some(socket), true, connector);
     match tokio::time::timeout(Duration::from_millis(config.connect_timeout_ms), connecting).await {
         Err(_) => Err(RealtimeError::Network(format!(
             "no answer within {} ms",
@@ -451,4 +556,31 @@ fn tls_config() -> Arc<rustls::ClientConfig> {
             Arc::new(config)
         })
         .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+
+    use super::*;
+
+    #[test]
+    fn append_events_carry_the_base64_of_the_little_endian_audio() {
+        for len in [0usize, 1, 2, 479, 480, 481, 1000] {
+            let pcm: Vec<i16> = (0..len).map(|i| (i as i16).wrapping_mul(-307)).collect();
+            let text = append_event(&pcm);
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(v["type"], "input_audio_buffer.append");
+            let mut bytes = Vec::new();
+            for s in &pcm {
+                bytes.extend_from_slice(&s.to_le_bytes());
+            }
+            assert_eq!(
+                v["audio"],
+                base64::engine::general_purpose::STANDARD.encode(&bytes),
+                "{len} samples"
+            );
+            assert_eq!(append_event_le(&bytes), text);
+        }
+    }
 }

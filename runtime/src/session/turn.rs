@@ -4,8 +4,10 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+use base64::Engine as _;
+use futures::StreamExt;
 use serde_json::Value;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 
 use super::host_tools::{self, HostOutcome};
 use super::instructions::is_host_tool;
@@ -53,7 +55,7 @@ pub(super) struct Turns {
     spec: LessonSpec,
     client: RealtimeClient,
     teaching: Teaching,
-    registry: broadcast::Receiver<RegistryEvent>,
+    registry: Option<broadcast::Receiver<RegistryEvent>>,
     tool_tx: mpsc::UnboundedSender<ToolDone>,
     tool_rx: mpsc::UnboundedReceiver<ToolDone>,
     last_tools: Vec<Tool>,
@@ -92,7 +94,7 @@ impl Turns {
             spec,
             client,
             teaching,
-            registry,
+            registry: Some(registry),
             tool_tx,
             tool_rx,
             last_tools: Vec::new(),
@@ -118,6 +120,7 @@ impl Turns {
         &mut self,
         transport: &mut T,
         mut events: mpsc::Receiver<RealtimeEvent>,
+        mut shutdown: watch::Receiver<bool>,
     ) -> LessonSummary {
         self.send_session_update();
         let _ = transport.send(LessonEvent::Ready {
@@ -126,7 +129,32 @@ impl Turns {
         });
         self.send_progress(transport);
         self.set_state(transport, AgentState::Listening);
+        let mut stopping = false;
+        let finish_by = tokio::time::sleep(std::time::Duration::MAX);
+        tokio::pin!(finish_by);
+        // The waits on shared signals (the shutdown watch, the registry's
+        // broadcast) live across loop turns: re-created per turn, each would
+        // register and unregister a waiter under a lock every lesson shares,
+        // once per audio frame.
+        let stop_signal = async move { shutdown.wait_for(|s| *s).await.is_ok() };
+        tokio::pin!(stop_signal);
+        let registry = self.registry.take().map(|rx| {
+            futures::stream::unfold(rx, |mut rx| async move {
+                match rx.recv().await {
+                    Err(broadcast::error::RecvError::Closed) => None,
+                    change => Some((change, rx)),
+                }
+            })
+        });
+        let mut registry = Box::pin(futures::stream::iter(registry).flatten());
+        // One timer re-armed in place: a fresh one per loop turn would cost a
+        // timer registration per audio frame.
+        let idle = tokio::time::sleep_until(self.idle_deadline);
+        tokio::pin!(idle);
         let reason = loop {
+            if idle.deadline() != self.idle_deadline {
+                idle.as_mut().reset(self.idle_deadline);
+            }
             if let Some(reason) = self
                 .ending
                 .filter(|_| !self.response_active && self.pending_calls == 0)
@@ -134,6 +162,15 @@ impl Turns {
                 break reason;
             }
             tokio::select! {
+                stop = &mut stop_signal, if !stopping => {
+                    stopping = true;
+                    if stop {
+                        // No new turn starts; a reply being spoken may end.
+                        self.ending.get_or_insert(EndReason::Shutdown);
+                        finish_by.as_mut().reset(tokio::time::Instant::now() + ms(super::SHUTDOWN_FINISH_MS));
+                    }
+                },
+                _ = &mut finish_by, if stopping => break self.ending.unwrap_or(EndReason::Shutdown),
                 input = transport.recv() => match input {
                     None => break EndReason::LearnerLeft,
                     Some(input) => if let Some(r) = self.on_input(transport, input).await { break r },
@@ -143,8 +180,8 @@ impl Turns {
                     Some(ev) => if let Some(r) = self.on_realtime(transport, ev).await { break r },
                 },
                 Some(done) = self.tool_rx.recv() => self.on_tool_done(transport, done).await,
-                change = self.registry.recv() => self.on_registry(change),
-                _ = tokio::time::sleep_until(self.idle_deadline) => {
+                Some(change) = registry.next() => self.on_registry(change),
+                _ = &mut idle => {
                     if let Some(r) = self.on_idle() { break r }
                 }
             }
@@ -423,14 +460,24 @@ impl Turns {
     }
 
     fn on_audio<T: Transport>(&mut self, transport: &mut T, item_id: String, delta: &str) {
-        let pcm = match audio::base64_to_pcm16(delta) {
-            Ok(p) => p,
+        // Decoded straight to the little-endian bytes the transport ships.
+        let bytes = match base64::engine::general_purpose::STANDARD.decode(delta) {
+            Ok(b) if b.len().is_multiple_of(2) => b,
+            Ok(b) => {
+                self.deps.metrics.realtime_error("bad_audio");
+                tracing::warn!(
+                    bytes = b.len(),
+                    "tutor audio with an odd byte count dropped"
+                );
+                return;
+            }
             Err(e) => {
                 self.deps.metrics.realtime_error("bad_audio");
                 tracing::warn!(error = %e, "tutor audio dropped");
                 return;
             }
         };
+        let samples = bytes.len() / 2;
         let new_item = self.playing.as_ref().is_none_or(|p| p.item_id != item_id);
         if new_item {
             if let Some(stopped) = self.speech_stopped_at.take() {
@@ -454,8 +501,8 @@ impl Turns {
         if p.cut {
             return;
         }
-        p.received_samples += pcm.len();
-        let _ = transport.play(&item_id, &pcm);
+        p.received_samples += samples;
+        let _ = transport.play_le_bytes(&item_id, bytes.into());
     }
 
     /// The learner started talking (or typing): if the tutor may still be
@@ -794,12 +841,8 @@ impl Turns {
             | Ok(RegistryEvent::Removed { plugin, .. }) => Some(plugin.as_str()),
             Ok(_) => return,
             Err(broadcast::error::RecvError::Lagged(_)) => None,
-            Err(broadcast::error::RecvError::Closed) => {
-                // No registry, no changes: stop listening.
-                let (_tx, rx) = broadcast::channel(1);
-                self.registry = rx;
-                return;
-            }
+            // The stream ends instead.
+            Err(broadcast::error::RecvError::Closed) => return,
         };
         if plugin.is_none_or(|p| self.teaching.bindings.iter().any(|b| b.plugin == p)) {
             self.tools_dirty = true;

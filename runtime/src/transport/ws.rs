@@ -11,7 +11,7 @@
 //! wall-clock time since the item's first frame (capped by what was sent)
 //! stands in for it.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -22,9 +22,11 @@ use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::{ErrorBody, LearnerInput, LessonEvent, Transport, TransportError};
 use crate::audio::{self, Framer, SAMPLES_PER_FRAME_24K};
+use crate::realtime::AudioSink;
 
 /// Largest binary message accepted from the browser (1 s of audio).
 pub const MAX_AUDIO_MESSAGE_BYTES: usize = 48_000;
@@ -39,6 +41,19 @@ pub const INPUT_QUEUE_FRAMES: usize = 256;
 pub const INTERRUPT_REPORT_TIMEOUT_MS: u64 = 300;
 /// How long `close` waits for queued frames to go out.
 pub const CLOSE_FLUSH_TIMEOUT_MS: u64 = 1_000;
+/// Most queued frames written before one flush.
+const MAX_BATCH: usize = 32;
+/// Read buffer of a lesson socket. Frames are ~1 KB; the WebSocket
+/// library's default (128 KiB) is zeroed on every read, which at hundreds
+/// of lessons costs more than everything else on the audio path.
+pub const READ_BUFFER_BYTES: usize = 4_096;
+
+/// WebSocket settings for a lesson socket served with tokio-tungstenite.
+pub fn socket_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .max_message_size(Some(MAX_AUDIO_MESSAGE_BYTES.max(MAX_TEXT_MESSAGE_BYTES)))
+}
 
 /// One WebSocket message, independent of the WebSocket library.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,6 +92,8 @@ struct Reports {
 struct Shared {
     reports: Mutex<Reports>,
     changed: Notify,
+    /// Where microphone frames go once the session asked for it.
+    audio_sink: OnceLock<AudioSink>,
 }
 
 /// The tutor's current item, for clamping and the fallback estimate.
@@ -116,11 +133,31 @@ impl WsTransport {
         let shared = Arc::new(Shared {
             reports: Mutex::new(Reports::default()),
             changed: Notify::new(),
+            audio_sink: OnceLock::new(),
         });
         let writer = tokio::spawn(async move {
-            while let Some(frame) = out_rx.recv().await {
-                let closing = frame == WsFrame::Close;
-                if sink.send(frame).await.is_err() || closing {
+            // What is queued goes out with one flush: one write per wake-up.
+            'frames: while let Some(mut frame) = out_rx.recv().await {
+                let mut queued = 0;
+                loop {
+                    let closing = frame == WsFrame::Close;
+                    if sink.feed(frame).await.is_err() || closing {
+                        break 'frames;
+                    }
+                    queued += 1;
+                    match out_rx.try_recv() {
+                        Ok(f) if queued < MAX_BATCH => frame = f,
+                        Ok(f) => {
+                            if sink.flush().await.is_err() {
+                                break 'frames;
+                            }
+                            queued = 0;
+                            frame = f;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                if sink.flush().await.is_err() {
                     break;
                 }
             }
@@ -132,7 +169,15 @@ impl WsTransport {
             let mut framer = Framer::new(SAMPLES_PER_FRAME_24K);
             while let Some(Ok(frame)) = stream.next().await {
                 let fault = match frame {
-                    WsFrame::Binary(bytes) => on_audio(&bytes, &mut framer, &input_tx).await,
+                    WsFrame::Binary(bytes) => {
+                        on_audio(
+                            &bytes,
+                            &mut framer,
+                            &input_tx,
+                            reader_shared.audio_sink.get(),
+                        )
+                        .await
+                    }
                     WsFrame::Text(text) => on_text(&text, &input_tx, &reader_shared).await,
                     WsFrame::Close => break,
                     WsFrame::Other => Ok(()),
@@ -209,6 +254,7 @@ async fn on_audio(
     bytes: &[u8],
     framer: &mut Framer,
     input: &mpsc::Sender<LearnerInput>,
+    sink: Option<&AudioSink>,
 ) -> Result<(), Option<ErrorBody>> {
     if bytes.len() > MAX_AUDIO_MESSAGE_BYTES {
         return Err(bad(
@@ -216,8 +262,29 @@ async fn on_audio(
             "An audio message was larger than 1 s of audio and was dropped; send 20 ms frames.",
         ));
     }
+    if let Some(sink) = sink
+        && bytes.len() == SAMPLES_PER_FRAME_24K * 2
+        && framer.pending() == 0
+    {
+        // Whole 20 ms frames, the usual case: the browser's bytes are what
+        // the Realtime API wants (PCM16 little-endian), only base64 encoded.
+        // A closed Realtime connection ends the lesson through the session;
+        // until then frames are dropped, as while reconnecting.
+        let _ = sink.append_le_bytes(bytes);
+        return Ok(());
+    }
     let pcm =
         audio::le_bytes_to_pcm16(bytes).map_err(|e| bad("audio_odd_length", &e.to_string()))?;
+    if let Some(sink) = sink {
+        framer.push(&pcm, |f| {
+            let _ = sink.append(f);
+        });
+        return Ok(());
+    }
+    if pcm.len() == SAMPLES_PER_FRAME_24K && framer.pending() == 0 {
+        // The usual case: the browser sends whole 20 ms frames.
+        return input.send(LearnerInput::Audio(pcm)).await.map_err(|_| None);
+    }
     let mut frames = Vec::new();
     framer.push(&pcm, |f| frames.push(f.to_vec()));
     for f in frames {
@@ -278,12 +345,10 @@ async fn on_text(
     input.send(event).await.map_err(|_| None)
 }
 
-impl Transport for WsTransport {
-    async fn recv(&mut self) -> Option<LearnerInput> {
-        self.input.recv().await
-    }
-
-    fn play(&mut self, item_id: &str, pcm: &[i16]) -> Result<(), TransportError> {
+impl WsTransport {
+    /// Announces a new item with `audio.start`; false when audio of
+    /// `item_id` is no longer played (it was interrupted).
+    fn start_item(&mut self, item_id: &str) -> Result<bool, TransportError> {
         let new_item = self.playing.as_ref().is_none_or(|p| p.item_id != item_id);
         if new_item {
             self.playing = Some(Playing {
@@ -296,17 +361,44 @@ impl Transport for WsTransport {
                 item_id: item_id.to_string(),
             })?;
         }
-        let playing = self.playing.as_mut().expect("set above");
-        if playing.cleared {
-            // Interrupted: late audio of this item is never played.
+        // Interrupted: late audio of this item is never played.
+        Ok(!self.playing.as_ref().is_some_and(|p| p.cleared))
+    }
+}
+
+impl Transport for WsTransport {
+    async fn recv(&mut self) -> Option<LearnerInput> {
+        self.input.recv().await
+    }
+
+    fn play(&mut self, item_id: &str, pcm: &[i16]) -> Result<(), TransportError> {
+        if !self.start_item(item_id)? {
             return Ok(());
         }
+        let playing = self.playing.as_mut().expect("set by start_item");
         playing.sent_samples += pcm.len();
         let mut bytes = Vec::with_capacity(pcm.len() * 2);
         audio::pcm16_to_le_bytes(pcm, &mut bytes);
         self.out
             .send(WsFrame::Binary(Bytes::from(bytes)))
             .map_err(|_| TransportError::Closed)
+    }
+
+    fn play_le_bytes(&mut self, item_id: &str, bytes: Bytes) -> Result<(), TransportError> {
+        if !self.start_item(item_id)? {
+            return Ok(());
+        }
+        let playing = self.playing.as_mut().expect("set by start_item");
+        playing.sent_samples += bytes.len() / 2;
+        self.out
+            .send(WsFrame::Binary(bytes))
+            .map_err(|_| TransportError::Closed)
+    }
+
+    fn forward_audio(&mut self, sink: AudioSink) -> bool {
+        // Set once per lesson; a second call keeps the first sink.
+        let _ = self.shared.audio_sink.set(sink);
+        true
     }
 
     fn audio_done(&mut self, item_id: &str) -> Result<(), TransportError> {
