@@ -34,6 +34,16 @@ pub const DEFAULT_AGENT_NAME: &str = "lectern-tutor";
 pub const DEFAULT_PLUGIN_MAX_INSTANCES: u32 = 500;
 /// OpenAI Realtime WebSocket endpoint.
 pub const DEFAULT_OPENAI_REALTIME_URL: &str = "wss://api.openai.com/v1/realtime";
+/// The GA speech-to-speech model.
+pub const DEFAULT_REALTIME_MODEL: &str = "gpt-realtime";
+/// The tutor's voice.
+pub const DEFAULT_REALTIME_VOICE: &str = "marin";
+/// Quiet time before the tutor checks in with a silent learner.
+pub const DEFAULT_LESSON_IDLE_NUDGE_MS: u64 = 45_000;
+/// Further quiet time after that check-in before the lesson ends.
+pub const DEFAULT_LESSON_IDLE_END_MS: u64 = 60_000;
+/// Silence that ends a learner's turn under `server_vad` when not set.
+pub const DEFAULT_VAD_SILENCE_MS: u32 = 500;
 
 /// A secret value (API key, token, URL with a password). `Debug` and `Display`
 /// print `[redacted]`; read it with [`Secret::expose`].
@@ -69,6 +79,54 @@ impl std::str::FromStr for Secret {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Ok(Self(s.to_owned()))
     }
+}
+
+/// How the Realtime API decides the learner finished a turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum VadKind {
+    /// A model judges whether the learner is done (patient with pauses).
+    SemanticVad,
+    /// A stretch of silence ends the turn.
+    ServerVad,
+}
+
+/// How soon `semantic_vad` lets the tutor answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "lowercase")]
+pub enum VadEagerness {
+    /// Waits longest; lets learners think aloud.
+    Low,
+    /// Between low and high.
+    Medium,
+    /// Answers soonest.
+    High,
+    /// The server's choice (medium).
+    Auto,
+}
+
+/// A Realtime URL must be a WebSocket URL.
+fn realtime_url(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    let rest = value
+        .strip_prefix("wss://")
+        .or_else(|| value.strip_prefix("ws://"))
+        .ok_or_else(|| {
+            format!("{value:?} is not a WebSocket URL; use wss://host/path (or ws:// for a local server)")
+        })?;
+    if rest.is_empty() || rest.starts_with('/') || rest.contains(char::is_whitespace) {
+        return Err(format!("{value:?} has no host; use wss://host/path"));
+    }
+    Ok(value.to_owned())
+}
+
+/// A name that may not be blank (model, voice).
+fn name(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() || value.len() > 128 || value.contains(char::is_whitespace) {
+        return Err("must be 1 to 128 characters without spaces".to_owned());
+    }
+    Ok(value.to_owned())
 }
 
 /// Log output format.
@@ -122,8 +180,38 @@ pub struct Config {
     pub openai_api_key: Option<Secret>,
 
     /// OpenAI Realtime WebSocket base URL (override to use a compatible server).
-    #[arg(long, env = "OPENAI_REALTIME_URL", default_value = DEFAULT_OPENAI_REALTIME_URL)]
+    #[arg(long, env = "OPENAI_REALTIME_URL", default_value = DEFAULT_OPENAI_REALTIME_URL, value_parser = realtime_url)]
     pub openai_realtime_url: String,
+
+    /// Realtime model (sent as `?model=` unless the URL names one).
+    #[arg(long, env = "OPENAI_REALTIME_MODEL", default_value = DEFAULT_REALTIME_MODEL, value_parser = name)]
+    pub realtime_model: String,
+
+    /// The tutor's voice (e.g. marin, cedar, alloy).
+    #[arg(long, env = "LECTERN_REALTIME_VOICE", default_value = DEFAULT_REALTIME_VOICE, value_parser = name)]
+    pub realtime_voice: String,
+
+    /// Turn detection: `semantic_vad` or `server_vad`.
+    #[arg(long, env = "LECTERN_REALTIME_VAD", value_enum, default_value_t = VadKind::SemanticVad)]
+    pub realtime_vad: VadKind,
+
+    /// `semantic_vad` only: low, medium, high or auto (default auto).
+    #[arg(long, env = "LECTERN_REALTIME_VAD_EAGERNESS", value_enum)]
+    pub realtime_vad_eagerness: Option<VadEagerness>,
+
+    /// `server_vad` only: silence that ends a turn, 100 to 10000 ms (default 500).
+    #[arg(long, env = "LECTERN_REALTIME_VAD_SILENCE_MS", value_parser = clap::value_parser!(u32).range(100..=10_000))]
+    pub realtime_vad_silence_ms: Option<u32>,
+
+    /// Quiet time before the tutor checks in with a silent learner, in ms (at least 1000).
+    #[arg(long, env = "LECTERN_LESSON_IDLE_NUDGE_MS", default_value_t = DEFAULT_LESSON_IDLE_NUDGE_MS,
+          value_parser = clap::value_parser!(u64).range(1_000..))]
+    pub lesson_idle_nudge_ms: u64,
+
+    /// Further quiet time after the check-in before the lesson ends, in ms (at least 1000).
+    #[arg(long, env = "LECTERN_LESSON_IDLE_END_MS", default_value_t = DEFAULT_LESSON_IDLE_END_MS,
+          value_parser = clap::value_parser!(u64).range(1_000..))]
+    pub lesson_idle_end_ms: u64,
 
     /// Bearer token for admin routes; without it every admin route is refused.
     #[arg(long, env = "LECTERN_ADMIN_TOKEN")]
@@ -192,6 +280,13 @@ impl Default for Config {
             agent_name: DEFAULT_AGENT_NAME.to_owned(),
             openai_api_key: None,
             openai_realtime_url: DEFAULT_OPENAI_REALTIME_URL.to_owned(),
+            realtime_model: DEFAULT_REALTIME_MODEL.to_owned(),
+            realtime_voice: DEFAULT_REALTIME_VOICE.to_owned(),
+            realtime_vad: VadKind::SemanticVad,
+            realtime_vad_eagerness: None,
+            realtime_vad_silence_ms: None,
+            lesson_idle_nudge_ms: DEFAULT_LESSON_IDLE_NUDGE_MS,
+            lesson_idle_end_ms: DEFAULT_LESSON_IDLE_END_MS,
             admin_token: None,
             cors_origins: Vec::new(),
             token_ttl_secs: DEFAULT_TOKEN_TTL_SECS,
@@ -220,6 +315,24 @@ pub struct LiveKitConfig {
 }
 
 impl Config {
+    /// Checks settings that are only wrong together (each flag alone is
+    /// checked when parsed).
+    pub fn validate(&self) -> Result<(), String> {
+        match self.realtime_vad {
+            VadKind::ServerVad if self.realtime_vad_eagerness.is_some() => Err(
+                "--realtime-vad-eagerness (LECTERN_REALTIME_VAD_EAGERNESS) applies to semantic_vad only; \
+                 drop it or set --realtime-vad semantic_vad"
+                    .to_owned(),
+            ),
+            VadKind::SemanticVad if self.realtime_vad_silence_ms.is_some() => Err(
+                "--realtime-vad-silence-ms (LECTERN_REALTIME_VAD_SILENCE_MS) applies to server_vad only; \
+                 drop it or set --realtime-vad server_vad"
+                    .to_owned(),
+            ),
+            _ => Ok(()),
+        }
+    }
+
     /// The database URL to use: `DATABASE_URL`, or SQLite under the data directory.
     pub fn effective_database_url(&self) -> Secret {
         match &self.database_url {
@@ -265,6 +378,90 @@ mod tests {
         let printed = format!("{config:?} {:?}", config.livekit());
         assert!(!printed.contains("hunter2"), "{printed}");
         assert!(printed.contains("[redacted]"));
+    }
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        config: Config,
+    }
+
+    fn parse(args: &[&str]) -> Result<Config, String> {
+        use clap::Parser;
+        let mut argv = vec!["lectern"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv)
+            .map(|c| c.config)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn lesson_settings_parse_and_bad_values_are_refused_clearly() {
+        let c = parse(&[
+            "--realtime-model",
+            "gpt-realtime-mini",
+            "--realtime-voice",
+            "cedar",
+            "--realtime-vad",
+            "server_vad",
+            "--realtime-vad-silence-ms",
+            "800",
+            "--lesson-idle-nudge-ms",
+            "20000",
+            "--lesson-idle-end-ms",
+            "30000",
+            "--openai-realtime-url",
+            "ws://127.0.0.1:9100/v1/realtime",
+        ])
+        .unwrap();
+        assert_eq!(c.realtime_model, "gpt-realtime-mini");
+        assert_eq!(c.realtime_voice, "cedar");
+        assert_eq!(c.realtime_vad, VadKind::ServerVad);
+        assert_eq!(c.realtime_vad_silence_ms, Some(800));
+        assert_eq!(
+            (c.lesson_idle_nudge_ms, c.lesson_idle_end_ms),
+            (20_000, 30_000)
+        );
+        assert!(c.validate().is_ok());
+        let c = parse(&["--realtime-vad-eagerness", "low"]).unwrap();
+        assert_eq!(c.realtime_vad, VadKind::SemanticVad);
+        assert_eq!(c.realtime_vad_eagerness, Some(VadEagerness::Low));
+        assert!(c.validate().is_ok());
+
+        for (args, says) in [
+            (&["--realtime-vad", "energy"][..], "server_vad"),
+            (&["--realtime-vad-eagerness", "eager"], "medium"),
+            (&["--realtime-vad-silence-ms", "5"], "100..=10000"),
+            (&["--lesson-idle-nudge-ms", "10"], "1000"),
+            (&["--lesson-idle-end-ms", "soon"], "invalid digit"),
+            (&["--realtime-voice", " "], "without spaces"),
+            (
+                &[
+                    "--openai-realtime-url",
+                    "https://api.openai.com/v1/realtime",
+                ],
+                "WebSocket URL",
+            ),
+            (&["--openai-realtime-url", "ws://"], "no host"),
+        ] {
+            let err = parse(args).expect_err(&format!("{args:?} must be refused"));
+            assert!(err.contains(says), "{args:?}: {err}");
+        }
+        let both = parse(&[
+            "--realtime-vad",
+            "server_vad",
+            "--realtime-vad-eagerness",
+            "high",
+        ])
+        .unwrap()
+        .validate()
+        .unwrap_err();
+        assert!(both.contains("semantic_vad only"), "{both}");
+        let both = parse(&["--realtime-vad-silence-ms", "700"])
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert!(both.contains("server_vad only"), "{both}");
     }
 
     #[test]

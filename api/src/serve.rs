@@ -1,7 +1,10 @@
 //! `lectern serve`: bind, serve, and shut down gracefully.
 //!
-//! On SIGINT or SIGTERM the listener stops accepting, in-flight requests get
-//! `shutdown_grace_ms` to finish, then the database is closed.
+//! On SIGINT or SIGTERM, running lessons are told to end cleanly (a reply
+//! being spoken may finish, then the conversation is closed with what was
+//! said) while new lesson starts are refused with 503; they get
+//! `shutdown_grace_ms` to end. Then the listener stops accepting, in-flight
+//! requests get `shutdown_grace_ms` to finish, and the database is closed.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -50,12 +53,25 @@ pub async fn serve_on(
     tracing::info!(%address, "listening");
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let lessons = state.lessons.clone();
     let server = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async move {
         shutdown.await;
+        // Lessons first, while HTTP still answers: new lesson starts get a
+        // 503 instead of a refused connection, running ones end cleanly.
+        let live = lessons.live_count();
+        tracing::info!(live, "shutting down: ending lessons, refusing new ones");
+        lessons.begin_drain();
+        if !lessons.wait_drained(grace).await {
+            tracing::warn!(
+                still_running = lessons.live_count(),
+                grace_ms = grace.as_millis() as u64,
+                "lessons still running after the grace period"
+            );
+        }
         tracing::info!("shutting down: no new connections, draining in-flight requests");
         let _ = stop_tx.send(true);
     });

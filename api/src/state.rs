@@ -7,11 +7,12 @@ use std::time::Instant;
 use anyhow::Context;
 use lectern_runtime::engine::EngineConfig;
 use lectern_runtime::plugin::{HostConfig, PluginHost};
-use lectern_runtime::realtime::RealtimeConfig;
+use lectern_runtime::realtime::protocol::Eagerness;
+use lectern_runtime::realtime::{RealtimeConfig, VadMode};
 use lectern_runtime::session::{LessonConfig, LessonMetrics};
 use lectern_runtime::store::Store;
 
-use crate::config::{Config, LiveKitConfig};
+use crate::config::{Config, LiveKitConfig, VadEagerness, VadKind};
 use crate::metrics::Metrics;
 use crate::plugin_sync::{self, PluginSync};
 use crate::rate_limit::RateLimiter;
@@ -50,6 +51,7 @@ impl AppState {
     /// and the rate limiter (Redis is connected lazily, so a Redis outage
     /// does not stop the start). Plugins are loaded by [`AppState::start`].
     pub async fn new(config: Config) -> anyhow::Result<Self> {
+        config.validate().map_err(anyhow::Error::msg)?;
         let metrics = Arc::new(Metrics::new());
         let redis_url = config.redis_url.as_ref().map(|s| s.expose().to_owned());
         let rate_limiter = Arc::new(RateLimiter::new(
@@ -146,13 +148,31 @@ fn lesson_config(config: &Config) -> Option<LessonConfig> {
     if key.is_none() && !overridden {
         return None;
     }
+    let vad = match config.realtime_vad {
+        VadKind::SemanticVad => VadMode::Semantic(match config.realtime_vad_eagerness {
+            Some(VadEagerness::Low) => Eagerness::Low,
+            Some(VadEagerness::Medium) => Eagerness::Medium,
+            Some(VadEagerness::High) => Eagerness::High,
+            Some(VadEagerness::Auto) | None => Eagerness::Auto,
+        }),
+        VadKind::ServerVad => VadMode::Server {
+            silence_duration_ms: config
+                .realtime_vad_silence_ms
+                .unwrap_or(crate::config::DEFAULT_VAD_SILENCE_MS),
+        },
+    };
     let realtime = RealtimeConfig {
         url: config.openai_realtime_url.clone(),
+        model: config.realtime_model.clone(),
+        voice: config.realtime_voice.clone(),
+        vad,
         api_key: key.map(str::to_owned),
         ..RealtimeConfig::default()
     };
     Some(LessonConfig {
         realtime,
+        idle_nudge_ms: config.lesson_idle_nudge_ms,
+        idle_end_ms: config.lesson_idle_end_ms,
         ..LessonConfig::default()
     })
 }

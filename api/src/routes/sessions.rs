@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::State;
@@ -20,11 +21,12 @@ use futures::{SinkExt, StreamExt};
 use lectern_runtime::session::{LessonDeps, LessonSession, LessonSpec};
 use lectern_runtime::store::StoreError;
 use lectern_runtime::transport::ws::{
-    MAX_AUDIO_MESSAGE_BYTES, MAX_TEXT_MESSAGE_BYTES, WsFrame, WsTransport,
+    MAX_AUDIO_MESSAGE_BYTES, MAX_TEXT_MESSAGE_BYTES, READ_BUFFER_BYTES, WsFrame, WsTransport,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use tokio::sync::{Notify, watch};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -68,10 +70,27 @@ struct Pending {
 }
 
 /// Pending session tokens and the lessons running in this process.
-#[derive(Default)]
 pub struct LessonSessions {
     pending: Mutex<HashMap<String, Pending>>,
     live: Mutex<HashMap<String, LiveLesson>>,
+    /// Set once the server shuts down: no lesson starts any more.
+    draining: AtomicBool,
+    /// Turns true at shutdown; every running lesson watches it.
+    shutdown: watch::Sender<bool>,
+    /// Signalled whenever a lesson leaves the live list.
+    ended: Notify,
+}
+
+impl Default for LessonSessions {
+    fn default() -> Self {
+        Self {
+            pending: Mutex::default(),
+            live: Mutex::default(),
+            draining: AtomicBool::new(false),
+            shutdown: watch::Sender::new(false),
+            ended: Notify::new(),
+        }
+    }
 }
 
 impl std::fmt::Debug for LessonSessions {
@@ -100,6 +119,45 @@ impl LessonSessions {
     /// Lessons running now.
     pub fn live_count(&self) -> usize {
         self.live.lock().expect("live lock").len()
+    }
+
+    /// Whether the server is shutting down (new lessons are refused).
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
+
+    /// Refuses new lessons from now on and tells every running lesson to
+    /// end cleanly.
+    pub fn begin_drain(&self) {
+        self.draining.store(true, Ordering::Release);
+        self.pending.lock().expect("pending lock").clear();
+        self.shutdown.send_replace(true);
+    }
+
+    /// Waits until no lesson runs, at most `limit`; true when none is left.
+    pub async fn wait_drained(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let ended = self.ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            if self.live_count() == 0 {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, ended).await.is_err() {
+                return self.live_count() == 0;
+            }
+        }
+    }
+
+    fn refuse_when_draining(&self) -> Result<(), ApiError> {
+        if self.is_draining() {
+            return Err(ApiError::unavailable(
+                "shutting_down",
+                "This server is shutting down and starts no new lessons; retry in a moment (another instance may take it).",
+            ));
+        }
+        Ok(())
     }
 
     fn add_pending(&self, token: &str, lesson: LiveLesson) -> Result<(), ApiError> {
@@ -185,6 +243,7 @@ impl Drop for LiveGuard {
         if let Ok(mut live) = self.state.lessons.live.lock() {
             live.remove(&self.session_id);
         }
+        self.state.lessons.ended.notify_waiters();
     }
 }
 
@@ -270,6 +329,7 @@ async fn create_session(
         .learner_name
         .map(validate_learner_name)
         .transpose()?;
+    state.lessons.refuse_when_draining()?;
     if state.lesson_config.is_none() {
         return Err(ApiError::unavailable(
             "realtime_not_configured",
@@ -335,7 +395,8 @@ async fn list_sessions(_admin: AdminAuth, State(state): State<AppState>) -> ApiJ
     responses((status = 101, description = "Switched to the lesson WebSocket"),
               (status = 400, body = crate::error::ErrorBody),
               (status = 401, body = crate::error::ErrorBody),
-              (status = 403, body = crate::error::ErrorBody)))]
+              (status = 403, body = crate::error::ErrorBody),
+              (status = 503, body = crate::error::ErrorBody)))]
 async fn connect_session(
     State(state): State<AppState>,
     ApiPath(session_id): ApiPath<String>,
@@ -347,6 +408,7 @@ async fn connect_session(
             "Connect with `?token=<token>` from POST /api/sessions.",
         ));
     };
+    state.lessons.refuse_when_draining()?;
     // Check first, so a request that cannot upgrade does not burn the token.
     state
         .lessons
@@ -364,6 +426,7 @@ async fn connect_session(
         .map_err(refusal)?
         .expect("consumed");
     let response = upgrade
+        .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(MAX_WS_MESSAGE_BYTES)
         .max_frame_size(MAX_WS_MESSAGE_BYTES)
         .on_upgrade(move |socket| run_lesson(state, lesson, socket));
@@ -407,7 +470,8 @@ async fn run_lesson(state: AppState, lesson: LiveLesson, socket: WebSocket) {
     );
     let session_id = lesson.session_id.clone();
     let _live = LiveGuard::new(state.clone(), lesson);
-    match LessonSession::run(deps, (*config).clone(), spec, transport).await {
+    let shutdown = state.lessons.shutdown.subscribe();
+    match LessonSession::run_until(deps, (*config).clone(), spec, transport, shutdown).await {
         Ok(summary) => tracing::info!(
             session_id,
             reason = summary.reason.as_str(),
