@@ -37,14 +37,32 @@ impl History {
             .filter(|id| !id.is_empty())
             .map(|id| unescape(id).into_owned())
             .collect();
-        let order: Option<Vec<usize>> = order
-            .split(INDEX_SEPARATOR)
-            .filter(|index| !index.is_empty())
-            .map(|index| index.parse().ok().filter(|i| *i < ids.len()))
-            .collect();
-        match order {
-            Some(order) => History { ids, order },
-            None => empty,
+        // One pass over the bytes rather than `split` and `str::parse`: the
+        // order is read on every call and holds up to the kept maximum of
+        // entries, and the generic path costs hundreds of guest instructions
+        // per entry.
+        let mut indices = Vec::with_capacity(order.len() / 2 + 1);
+        let mut index: Option<usize> = None;
+        for byte in order.bytes().chain(std::iter::once(INDEX_SEPARATOR as u8)) {
+            match byte {
+                b'0'..=b'9' => {
+                    let digit = usize::from(byte - b'0');
+                    index = Some(index.unwrap_or(0).saturating_mul(10).saturating_add(digit));
+                }
+                _ if byte == INDEX_SEPARATOR as u8 => {
+                    if let Some(i) = index.take() {
+                        if i >= ids.len() {
+                            return empty;
+                        }
+                        indices.push(i);
+                    }
+                }
+                _ => return empty,
+            }
+        }
+        History {
+            ids,
+            order: indices,
         }
     }
 
@@ -58,12 +76,15 @@ impl History {
             text.push_str(&escape(id));
         }
         text.push(SECTION_SEPARATOR);
+        // Bytes, not chars: this writes every kept entry on every call.
+        let mut order = Vec::with_capacity(3 * self.order.len());
         for (n, index) in self.order.iter().enumerate() {
             if n > 0 {
-                text.push(INDEX_SEPARATOR);
+                order.push(INDEX_SEPARATOR as u8);
             }
-            push_number(&mut text, *index);
+            push_digits(&mut order, *index);
         }
+        text.push_str(std::str::from_utf8(&order).unwrap_or_default());
         text
     }
 
@@ -122,11 +143,27 @@ impl History {
 
 /// Appends `n` in decimal (without the formatting machinery, which is
 /// costly for the many small numbers written on every call).
-fn push_number(text: &mut String, n: usize) {
-    if n >= 10 {
-        push_number(text, n / 10);
+pub fn push_number(text: &mut String, n: usize) {
+    let mut digits = Vec::with_capacity(20);
+    push_digits(&mut digits, n);
+    text.push_str(std::str::from_utf8(&digits).unwrap_or_default());
+}
+
+/// Appends the ASCII decimal digits of `n`.
+fn push_digits(out: &mut Vec<u8>, n: usize) {
+    if n < 10 {
+        out.push(b'0' + n as u8);
+        return;
     }
-    text.push(char::from(b'0' + (n % 10) as u8));
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = n;
+    while rest > 0 {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    out.extend_from_slice(&digits[start..]);
 }
 
 #[cfg(test)]

@@ -207,13 +207,21 @@ fn ask(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
         }
     };
     let last = asked.last();
-    let session = &call.context().session_id;
+    // The shuffle is `stable_hash("{session}/{asked}/{id}")`; the hash of the
+    // shared prefix is taken once and continued over each id, which gives
+    // the same value without formatting a string per candidate.
+    let mut prefix = String::with_capacity(call.context().session_id.len() + 24);
+    prefix.push_str(&call.context().session_id);
+    prefix.push('/');
+    history::push_number(&mut prefix, asked.len());
+    prefix.push('/');
+    let prefix_hash = stable_hash(&prefix);
     let chosen = pool
         .iter()
         .copied()
         .filter(|q| pool.len() == 1 || Some(q.id.as_ref()) != last)
         .map(|q| {
-            let shuffle = stable_hash(&format!("{session}/{}/{}", asked.len(), q.id));
+            let shuffle = continue_hash(prefix_hash, &q.id);
             ((asked.times_asked(&q.id), weakness(q), shuffle), q)
         })
         .min_by(|(a, _), (b, _)| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)))
@@ -227,16 +235,24 @@ fn ask(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
     call.set_state_text(ASKED_KEY, &asked.encode())?;
     lectern_tool::debug!(call, "asked {} ({} asked so far)", chosen_id, asked.len());
 
-    let objective = chosen_objective
+    // Built piece by piece: `format!` costs several times more in the guest,
+    // and this runs on every call.
+    let mut content = String::with_capacity(focus_note.len() + prompt.len() + 256);
+    content.push_str(&focus_note);
+    content.push_str("Ask the learner: \"");
+    content.push_str(&prompt);
+    content.push('"');
+    if let Some(objective) = chosen_objective
         .as_deref()
         .and_then(|id| call.lesson().objective(id))
-        .map(|o| format!(" It checks the objective \"{}\".", o.text))
-        .unwrap_or_default();
-    let content = format!(
-        "{focus_note}Ask the learner: \"{}\"{objective} When they answer, call grade_answer \
-         with question_id \"{}\" and their answer. Do not give the answer first.",
-        prompt, chosen_id
-    );
+    {
+        content.push_str(" It checks the objective \"");
+        content.push_str(&objective.text);
+        content.push_str("\".");
+    }
+    content.push_str(" When they answer, call grade_answer with question_id \"");
+    content.push_str(&chosen_id);
+    content.push_str("\" and their answer. Do not give the answer first.");
     Ok(
         ToolOutput::text(content).with_display(Display::Question(QuestionCard {
             prompt,
@@ -263,28 +279,51 @@ fn focus_scores(
     focus: &str,
     fingerprint: u64,
 ) -> Result<Vec<usize>, ToolError> {
-    let prefix = format!("{fingerprint:x}{FOCUS_SEPARATOR}");
     if let Some(stored) = call.state_text(FOCUS_KEY)
-        && let Some(rest) = stored.strip_prefix(&prefix)
+        && let Some((print, rest)) = stored.split_once(FOCUS_SEPARATOR)
+        && u64::from_str_radix(print, 16) == Ok(fingerprint)
         && let Some((scores, stored_focus)) = rest.split_once(FOCUS_SEPARATOR)
         && stored_focus == focus
+        && let Some(scores) = parse_scores(scores).filter(|s| s.len() == bank.len())
     {
-        let scores: Option<Vec<usize>> = scores
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(|s| s.parse().ok())
-            .collect();
-        if let Some(scores) = scores.filter(|s| s.len() == bank.len()) {
-            return Ok(scores);
-        }
+        return Ok(scores);
     }
     let normalizer = normalizer.get_or_insert_with(|| Normalizer::for_locale(locale));
     let wanted = normalizer.concepts(focus);
     let scores: Vec<usize> = bank.iter().map(|b| b.focus_match(&wanted)).collect();
     let listed: Vec<String> = scores.iter().map(usize::to_string).collect();
-    let kept = format!("{prefix}{}{FOCUS_SEPARATOR}{focus}", listed.join(","));
+    let kept = format!(
+        "{fingerprint:x}{FOCUS_SEPARATOR}{}{FOCUS_SEPARATOR}{focus}",
+        listed.join(",")
+    );
     call.set_state_text(FOCUS_KEY, &kept)?;
     Ok(scores)
+}
+
+/// Comma-separated numbers, as [`focus_scores`] keeps them; `None` for
+/// anything else. A byte loop: this runs on every call with a focus.
+fn parse_scores(text: &str) -> Option<Vec<usize>> {
+    let mut scores = Vec::with_capacity(text.len() / 2 + 1);
+    let mut score: Option<usize> = None;
+    for byte in text.bytes().chain(std::iter::once(b',')) {
+        match byte {
+            b'0'..=b'9' => {
+                let digit = usize::from(byte - b'0');
+                score = Some(score.unwrap_or(0).checked_mul(10)?.checked_add(digit)?);
+            }
+            b',' => scores.extend(score.take()),
+            _ => return None,
+        }
+    }
+    Some(scores)
+}
+
+/// [`stable_hash`] of `text` appended to a text whose hash is `hash`.
+fn continue_hash(hash: u64, text: &str) -> u64 {
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    text.bytes().fold(hash, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(PRIME)
+    })
 }
 
 fn grade_answer(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {

@@ -103,16 +103,22 @@ fn variant(id: &str, times_asked: usize) -> usize {
 }
 
 fn objective_prompt(objective: &str, variant: usize) -> String {
-    let mut chars = objective.chars();
-    let lowered = match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect::<String>(),
-        None => String::new(),
+    // Pieces pushed rather than `format!` and a char-by-char collect: a
+    // prompt is worded on every call.
+    let (opening, closing) = match variant % 3 {
+        0 => ("Could you ", "?"),
+        1 => ("In your own words: ", "."),
+        _ => ("Let's check one thing: how would you ", "?"),
     };
-    match variant % 3 {
-        0 => format!("Could you {lowered}?"),
-        1 => format!("In your own words: {lowered}."),
-        _ => format!("Let's check one thing: how would you {lowered}?"),
+    let mut prompt = String::with_capacity(opening.len() + objective.len() + 4);
+    prompt.push_str(opening);
+    let mut chars = objective.chars();
+    if let Some(first) = chars.next() {
+        prompt.extend(first.to_lowercase());
+        prompt.push_str(chars.as_str());
     }
+    prompt.push_str(closing);
+    prompt
 }
 
 fn key_point_prompt(subject: &str, variant: usize) -> String {

@@ -254,3 +254,17 @@ fn an_older_history_layout_starts_afresh() {
         .unwrap();
     assert_eq!(asked_count(&env), 1);
 }
+
+#[test]
+fn the_shuffle_and_kept_scores_read_back_without_formatting() {
+    use lectern_tool::text::stable_hash;
+    let prefix = "session-7/64/";
+    assert_eq!(
+        super::continue_hash(stable_hash(prefix), "objective:chlorophyll"),
+        stable_hash("session-7/64/objective:chlorophyll")
+    );
+    assert_eq!(super::parse_scores("0,12,,4"), Some(vec![0, 12, 4]));
+    assert_eq!(super::parse_scores(""), Some(Vec::new()));
+    assert_eq!(super::parse_scores("1,x"), None);
+    assert_eq!(super::parse_scores("99999999999999999999999"), None);
+}
