@@ -46,7 +46,7 @@ pub struct ConnectionInfo {
 }
 
 enum Command {
-    Send(proto::ServerMessage),
+    Send(Box<proto::ServerMessage>),
     /// Drop the TCP connection without a close handshake, as a crashed or
     /// partitioned server would.
     Drop,
@@ -183,9 +183,9 @@ impl FakeDispatcher {
         let conn = current
             .as_ref()
             .ok_or_else(|| anyhow!("no worker connected"))?;
-        conn.send(Command::Send(proto::ServerMessage {
+        conn.send(Command::Send(Box::new(proto::ServerMessage {
             message: Some(message),
-        }))
+        })))
         .map_err(|_| anyhow!("the worker connection is gone"))
     }
 
@@ -349,6 +349,8 @@ async fn handshake(stream: TcpStream, shared: &Arc<Shared>) -> anyhow::Result<Op
         .refuse_next
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
         .is_ok();
+    // The handshake callback's signature is tungstenite's.
+    #[allow(clippy::result_large_err)]
     let callback = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
         if refuse {
             let mut refusal = ErrorResponse::new(Some("unavailable".to_owned()));
