@@ -91,7 +91,7 @@ test("microphone audio goes out as 20 ms PCM16 frames; the tutor's line follows 
     assert.ok(loud, "the frames carry the microphone's speech, not silence");
     await page.getByText("50%").waitFor();
     await page.getByTestId("agent-state").filter({ hasText: "Listening" }).waitFor({ timeout: 5_000 });
-    await screenshot(page, "lesson-client-desktop", { doc: "learner-desktop" });
+    await screenshot(page, "lesson-client-desktop");
     await page.setViewportSize({ width: 390, height: 844 });
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert.ok(overflow <= 0, `the lesson scrolls sideways by ${overflow}px at 390px`);
