@@ -22,8 +22,9 @@ pub const DEFAULT_TOKEN_TTL_SECS: u64 = 15 * 60;
 pub const DEFAULT_RATE_LIMIT_PER_MIN: u32 = 10;
 /// JSON bodies are small documents; a curriculum import is the largest.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
-/// A teaching-tool component is typically a few hundred KiB; 16 MiB leaves room.
-pub const DEFAULT_MAX_PLUGIN_UPLOAD_BYTES: usize = 16 * 1024 * 1024;
+/// A Rust tool is a few hundred KiB, but a JavaScript or Python one embeds its
+/// language runtime (12-20 MiB); the runtime refuses components over 64 MiB.
+pub const DEFAULT_MAX_PLUGIN_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
 /// Whole-request deadline; plugin calls have their own, shorter deadline.
 pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 30_000;
 /// How long shutdown waits for in-flight requests before closing anyway.
