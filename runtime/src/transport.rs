@@ -9,8 +9,10 @@
 //!
 //! Implementations:
 //! - [`ws`]: the browser connects straight to Lectern over a WebSocket.
-//! - `livekit` (cargo feature `livekit`): the tutor joins a LiveKit room.
+//! - [`livekit`]: the tutor joins the learner's LiveKit room (the room side
+//!   needs the cargo feature `livekit`).
 
+pub mod livekit;
 pub mod ws;
 
 use std::future::Future;
