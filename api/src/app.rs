@@ -15,6 +15,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -22,6 +23,7 @@ use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 use crate::routes::{self, OpenApiDocument};
 use crate::state::AppState;
 
@@ -90,6 +92,13 @@ pub fn router_with(state: AppState, extra: OpenApiRouter<AppState>) -> Router {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("-");
             tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id = %id)
+        })
+        // Error statuses are logged once, by `ApiError` (every 5xx answer is one,
+        // with its cause); only failures that never became a response are left here.
+        .on_failure(|class: ServerErrorsFailureClass, latency: Duration, _span: &tracing::Span| {
+            if let ServerErrorsFailureClass::Error(error) = class {
+                tracing::error!(%error, latency_ms = latency.as_millis() as u64, "response failed");
+            }
         }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
@@ -109,12 +118,15 @@ pub fn router_with(state: AppState, extra: OpenApiRouter<AppState>) -> Router {
         ))
         .option_layer(cors)
         .layer(middleware::from_fn(json_error_shape))
-        .layer(middleware::from_fn_with_state(state.clone(), deadline))
+        .layer(middleware::from_fn_with_state(
+            Duration::from_millis(config.request_timeout_ms),
+            deadline,
+        ))
         .layer(DefaultBodyLimit::max(config.max_body_bytes));
 
     api.fallback(crate::web_assets::fallback)
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            state.metrics.clone(),
             record_metrics,
         ))
         .layer(axum::Extension(document))
@@ -122,9 +134,12 @@ pub fn router_with(state: AppState, extra: OpenApiRouter<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Answers 503 `timeout` when a request outlives `request_timeout_ms`.
-async fn deadline(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let limit = Duration::from_millis(state.config.request_timeout_ms);
+// The middleware below take only what they use as state, not `AppState`:
+// cloning and dropping its many shared handles for every request was a visible
+// share of a small request's cost.
+
+/// Answers 503 `timeout` when a request outlives `limit` (`request_timeout_ms`).
+async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::unavailable(
@@ -164,18 +179,19 @@ async fn json_error_shape(request: Request, next: Next) -> Response {
 }
 
 /// Counts requests and latency by method, matched route template and status.
-async fn record_metrics(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn record_metrics(
+    State(metrics): State<Arc<Metrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+    // A clone of the matched path shares its string: no allocation per request.
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
-    state.metrics.record_http(
+    metrics.record_http(
         method.as_str(),
-        &route,
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
         response.status().as_u16(),
         started.elapsed(),
     );
