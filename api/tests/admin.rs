@@ -1,6 +1,7 @@
 //! Every admin route refuses anonymous callers and wrong tokens, and is refused
 //! altogether when no admin token is configured. Routes are enumerated from the
-//! OpenAPI document the router is built from, so a new route cannot be missed.
+//! OpenAPI document the router is built from, so a new route cannot be missed;
+//! routes without the admin requirement must be listed below as public.
 
 #[path = "support/lib.rs"]
 mod support;
@@ -8,7 +9,7 @@ mod support;
 use axum::body::Body;
 use axum::http::{Method, StatusCode, header};
 use serde_json::Value;
-use support::{ADMIN_TOKEN, TestApp, request};
+use support::{ADMIN_TOKEN, TestApp, for_each_database, request};
 
 /// Writes anyone may make: asking for LiveKit tokens and starting a lesson.
 /// Any other non-GET route must be an admin route.
@@ -16,6 +17,27 @@ const PUBLIC_WRITES: &[(&str, &str)] = &[
     ("post", "/api/token"),
     ("post", "/api/connection-details"),
     ("post", "/api/sessions"),
+];
+
+/// Reads anyone may make: operations, the curriculum, LiveKit tokens, the
+/// client's configuration and the lesson WebSocket (which checks its own
+/// single-use token). Any other GET —
+/// history and progress above all — must be an admin route.
+const PUBLIC_READS: &[&str] = &[
+    "/api/health",
+    "/api/ready",
+    "/metrics",
+    "/api/metrics",
+    "/api/openapi.json",
+    "/api/topics",
+    "/api/topics/{id}",
+    "/api/topics/{id}/subtopics",
+    "/api/subtopics/{id}",
+    "/api/subtopics/{id}/tools",
+    "/api/connection-details",
+    "/api/getToken",
+    "/api/sessions/{id}/ws",
+    "/api/config",
 ];
 
 struct Operation {
@@ -67,7 +89,18 @@ fn call(op: &Operation, token: Option<&str>) -> axum::http::Request<Body> {
 
 #[tokio::test]
 async fn every_admin_route_refuses_anonymous_and_wrong_tokens() {
-    let app = TestApp::new().await;
+    // The right token reaches the storage behind each route: run on every database.
+    for_each_database(
+        |_| {},
+        |app, kind| async move {
+            eprintln!("{kind}: probing admin routes");
+            probe_admin_routes(&app).await;
+        },
+    )
+    .await;
+}
+
+async fn probe_admin_routes(app: &TestApp) {
     let doc = app.get("/api/openapi.json").await.json();
     let ops = operations(&doc);
     let admin: Vec<&Operation> = ops.iter().filter(|o| o.admin).collect();
@@ -147,5 +180,38 @@ async fn writes_are_admin_unless_listed_as_public() {
                  security((\"admin_token\" = [])) and take AdminAuth, or list it in PUBLIC_WRITES"
             );
         }
+    }
+}
+
+#[tokio::test]
+async fn reads_are_admin_unless_listed_as_public() {
+    let app = TestApp::new().await;
+    let doc = app.get("/api/openapi.json").await.json();
+    let mut public = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let Some(op) = item.get("get") else { continue };
+        let admin = op["security"]
+            .as_array()
+            .is_some_and(|reqs| reqs.iter().any(|r| r.get("admin_token").is_some()));
+        assert!(
+            admin || PUBLIC_READS.contains(&path.as_str()),
+            "GET {path} is readable by anyone; declare security((\"admin_token\" = [])) \
+             and take AdminAuth, or list it in PUBLIC_READS"
+        );
+        if !admin {
+            public.push(path.as_str());
+        }
+    }
+    for path in [
+        "/api/conversations",
+        "/api/conversations/{id}",
+        "/api/conversations/{id}/messages",
+        "/api/conversations/{id}/tool-invocations",
+        "/api/learners/{id}/progress",
+    ] {
+        assert!(
+            doc["paths"][path]["get"].is_object() && !public.contains(&path),
+            "GET {path} is an admin route"
+        );
     }
 }

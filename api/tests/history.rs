@@ -1,5 +1,6 @@
 //! History routes: conversations, messages, tool invocations, learner progress and
-//! learner deletion — against SQLite and (when reachable) PostgreSQL.
+//! learner deletion — against SQLite and (when reachable) PostgreSQL. Every one of
+//! them is an admin route: transcripts and progress are personal data.
 
 #[path = "support/lib.rs"]
 mod support;
@@ -9,7 +10,7 @@ use axum::http::{Method, StatusCode, header};
 use lectern_runtime::curriculum::{Curriculum, Format};
 use lectern_runtime::store::{Evidence, NewToolInvocation};
 use serde_json::{Value, json};
-use support::{ADMIN_TOKEN, Reply, TestApp, databases, request};
+use support::{ADMIN_TOKEN, Reply, TestApp, for_each_database, request};
 
 const SAMPLE: &str = include_str!("../curriculum/sample.yaml");
 
@@ -24,22 +25,36 @@ async fn admin_json(app: &TestApp, method: Method, uri: &str, body: &Value) -> R
     .await
 }
 
+/// GET `uri` with the admin token.
+async fn admin_get(app: &TestApp, uri: &str) -> Reply {
+    app.send(
+        request(Method::GET, uri)
+            .header(header::AUTHORIZATION, format!("Bearer {ADMIN_TOKEN}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+}
+
+/// A fresh app per database with the sample curriculum seeded.
 async fn for_each_app<F, Fut>(test: F)
 where
     F: Fn(TestApp) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    for db in databases().await {
-        eprintln!("-- {}", db.kind);
-        let app = TestApp::with_config(|c| db.configure(c)).await;
-        app.state
-            .store
-            .seed_if_empty(&Curriculum::parse(SAMPLE, Format::Yaml).unwrap())
-            .await
-            .unwrap();
-        test(app).await;
-        db.cleanup().await;
-    }
+    let test = &test;
+    for_each_database(
+        |_| {},
+        move |app, _| async move {
+            app.state
+                .store
+                .seed_if_empty(&Curriculum::parse(SAMPLE, Format::Yaml).unwrap())
+                .await
+                .unwrap();
+            test(app).await;
+        },
+    )
+    .await;
 }
 
 async fn start(app: &TestApp, learner: &str, subtopic: &str) -> String {
@@ -90,36 +105,40 @@ async fn conversations_messages_and_tool_invocations() {
             .await
             .unwrap();
 
-        let detail = app.get(&format!("/api/conversations/{c1}")).await.json();
+        let detail = admin_get(&app, &format!("/api/conversations/{c1}"))
+            .await
+            .json();
         assert_eq!(detail["learner_id"], "ada");
         assert_eq!(detail["status"], "active");
         assert_eq!(detail["message_count"], 3);
         assert_eq!(detail["messages"][1]["content"], "The number on top.");
-        let page = app
-            .get(&format!("/api/conversations/{c1}/messages?limit=2"))
+        let page = admin_get(&app, &format!("/api/conversations/{c1}/messages?limit=2"))
             .await
             .json();
         assert_eq!(page.as_array().unwrap().len(), 2);
         let after = page[1]["id"].as_i64().unwrap();
-        let rest = app
-            .get(&format!("/api/conversations/{c1}/messages?after={after}"))
-            .await
-            .json();
+        let rest = admin_get(
+            &app,
+            &format!("/api/conversations/{c1}/messages?after={after}"),
+        )
+        .await
+        .json();
         assert_eq!(rest[0]["role"], "system");
-        let calls = app
-            .get(&format!("/api/conversations/{c1}/tool-invocations"))
+        let calls = admin_get(&app, &format!("/api/conversations/{c1}/tool-invocations"))
             .await
             .json();
         assert_eq!(calls[0]["plugin_name"], "check-understanding");
         assert_eq!(calls[0]["arguments"]["answer"], "top");
         assert_eq!(
-            app.get(&format!("/api/conversations/{c2}/tool-invocations"))
+            admin_get(&app, &format!("/api/conversations/{c2}/tool-invocations"))
                 .await
                 .json(),
             json!([])
         );
 
-        let ada = app.get("/api/conversations?learner_id=ada").await.json();
+        let ada = admin_get(&app, "/api/conversations?learner_id=ada")
+            .await
+            .json();
         let ids: Vec<_> = ada["items"]
             .as_array()
             .unwrap()
@@ -128,50 +147,58 @@ async fn conversations_messages_and_tool_invocations() {
             .collect();
         assert_eq!(ids.len(), 2);
         assert!(ids.contains(&c1) && ids.contains(&c3));
-        let by_subtopic = app
-            .get("/api/conversations?subtopic_id=photosynthesis-overview&limit=1")
-            .await
-            .json();
+        let by_subtopic = admin_get(
+            &app,
+            "/api/conversations?subtopic_id=photosynthesis-overview&limit=1",
+        )
+        .await
+        .json();
         assert_eq!(by_subtopic["items"].as_array().unwrap().len(), 1);
         let cursor = by_subtopic["next_cursor"].as_str().unwrap().to_owned();
-        let next = app
-            .get(&format!(
+        let next = admin_get(
+            &app,
+            &format!(
                 "/api/conversations?subtopic_id=photosynthesis-overview&limit=1&cursor={cursor}"
-            ))
-            .await
-            .json();
+            ),
+        )
+        .await
+        .json();
         assert_eq!(next["items"].as_array().unwrap().len(), 1);
         assert_ne!(next["items"][0]["id"], by_subtopic["items"][0]["id"]);
         assert_eq!(
-            app.get("/api/conversations?status=ended").await.json()["items"],
+            admin_get(&app, "/api/conversations?status=ended")
+                .await
+                .json()["items"],
             json!([])
         );
 
         // Bad input: each a 4xx in the error shape, nothing written.
-        let count =
-            app.get(&format!("/api/conversations/{c1}")).await.json()["message_count"].clone();
-        app.get("/api/conversations/nope")
+        let count = admin_get(&app, &format!("/api/conversations/{c1}"))
+            .await
+            .json()["message_count"]
+            .clone();
+        admin_get(&app, "/api/conversations/nope")
             .await
             .assert_error(StatusCode::NOT_FOUND, "not_found");
-        app.get("/api/conversations/nope/messages")
+        admin_get(&app, "/api/conversations/nope/messages")
             .await
             .assert_error(StatusCode::NOT_FOUND, "not_found");
-        app.get("/api/conversations/nope/tool-invocations")
+        admin_get(&app, "/api/conversations/nope/tool-invocations")
             .await
             .assert_error(StatusCode::NOT_FOUND, "not_found");
-        app.get("/api/conversations?status=paused")
+        admin_get(&app, "/api/conversations?status=paused")
             .await
             .assert_error(StatusCode::BAD_REQUEST, "invalid_status");
-        app.get("/api/conversations?cursor=garbage")
+        admin_get(&app, "/api/conversations?cursor=garbage")
             .await
             .assert_error(StatusCode::BAD_REQUEST, "invalid_cursor");
-        app.get("/api/conversations?limit=0")
+        admin_get(&app, "/api/conversations?limit=0")
             .await
             .assert_error(StatusCode::BAD_REQUEST, "invalid_limit");
-        app.get("/api/conversations?limit=100000")
+        admin_get(&app, "/api/conversations?limit=100000")
             .await
             .assert_error(StatusCode::BAD_REQUEST, "invalid_limit");
-        app.get("/api/conversations?colour=red")
+        admin_get(&app, "/api/conversations?colour=red")
             .await
             .assert_error(StatusCode::BAD_REQUEST, "invalid_query");
         let uri = format!("/api/conversations/{c1}/messages");
@@ -227,11 +254,13 @@ async fn conversations_messages_and_tool_invocations() {
         .await
         .assert_error(StatusCode::CONFLICT, "conflict");
         assert_eq!(
-            app.get(&format!("/api/conversations/{c1}")).await.json()["message_count"],
+            admin_get(&app, &format!("/api/conversations/{c1}"))
+                .await
+                .json()["message_count"],
             count
         );
         assert_eq!(
-            app.get("/api/conversations").await.json()["items"]
+            admin_get(&app, "/api/conversations").await.json()["items"]
                 .as_array()
                 .unwrap()
                 .len(),
@@ -267,7 +296,7 @@ async fn progress_is_read_per_learner_and_learner_deletion_is_complete() {
         .await;
         let other = start(&app, "bob", "fractions-basics").await;
 
-        let p = app.get("/api/learners/ada/progress").await.json();
+        let p = admin_get(&app, "/api/learners/ada/progress").await.json();
         assert_eq!(p[0]["subtopic_id"], "fractions-basics");
         assert!(
             (p[0]["mastery"].as_f64().unwrap() - 0.5).abs() < 1e-9,
@@ -275,7 +304,9 @@ async fn progress_is_read_per_learner_and_learner_deletion_is_complete() {
         );
         assert_eq!(p[0]["objectives"].as_array().unwrap().len(), 3);
         assert_eq!(
-            app.get("/api/learners/nobody/progress").await.json(),
+            admin_get(&app, "/api/learners/nobody/progress")
+                .await
+                .json(),
             json!([])
         );
 
@@ -293,7 +324,9 @@ async fn progress_is_read_per_learner_and_learner_deletion_is_complete() {
             .await
             .assert_error(StatusCode::UNAUTHORIZED, "unauthorized");
         assert_eq!(
-            app.get("/api/conversations?learner_id=ada").await.json()["items"]
+            admin_get(&app, "/api/conversations?learner_id=ada")
+                .await
+                .json()["items"]
                 .as_array()
                 .unwrap()
                 .len(),
@@ -312,18 +345,22 @@ async fn progress_is_read_per_learner_and_learner_deletion_is_complete() {
             (Some(1), Some(1), Some(2))
         );
         assert_eq!(
-            app.get("/api/learners/ada/progress").await.json(),
+            admin_get(&app, "/api/learners/ada/progress").await.json(),
             json!([])
         );
         assert_eq!(
-            app.get("/api/conversations?learner_id=ada").await.json()["items"],
+            admin_get(&app, "/api/conversations?learner_id=ada")
+                .await
+                .json()["items"],
             json!([])
         );
-        app.get(&format!("/api/conversations/{c}"))
+        admin_get(&app, &format!("/api/conversations/{c}"))
             .await
             .assert_error(StatusCode::NOT_FOUND, "not_found");
         assert_eq!(
-            app.get(&format!("/api/conversations/{other}")).await.status,
+            admin_get(&app, &format!("/api/conversations/{other}"))
+                .await
+                .status,
             StatusCode::OK
         );
         let audit = app
@@ -339,4 +376,51 @@ async fn progress_is_read_per_learner_and_learner_deletion_is_complete() {
             .assert_error(StatusCode::NOT_FOUND, "not_found");
     })
     .await;
+}
+
+#[tokio::test]
+async fn reads_refuse_anyone_without_the_admin_token() {
+    for_each_app(|app| async move {
+        let c = start(&app, "ada", "fractions-basics").await;
+        admin_json(
+            &app,
+            Method::POST,
+            &format!("/api/conversations/{c}/messages"),
+            &json!({"role": "learner", "content": "my private answer"}),
+        )
+        .await;
+        let reads = [
+            "/api/conversations".to_owned(),
+            "/api/conversations?learner_id=ada".to_owned(),
+            format!("/api/conversations/{c}"),
+            format!("/api/conversations/{c}/messages"),
+            format!("/api/conversations/{c}/tool-invocations"),
+            "/api/learners/ada/progress".to_owned(),
+        ];
+        for uri in &reads {
+            for token in [None, Some("ada"), Some("wrong-token")] {
+                let mut builder = request(Method::GET, uri);
+                if let Some(t) = token {
+                    builder = builder.header(header::AUTHORIZATION, format!("Bearer {t}"));
+                }
+                let reply = app.send(builder.body(Body::empty()).unwrap()).await;
+                reply.assert_error(StatusCode::UNAUTHORIZED, "unauthorized");
+                assert!(
+                    !reply.text().contains("private") && !reply.text().contains(&c),
+                    "{uri}: nothing leaks: {}",
+                    reply.text()
+                );
+            }
+            assert_eq!(admin_get(&app, uri).await.status, StatusCode::OK, "{uri}");
+        }
+    })
+    .await;
+
+    // Without a configured admin token nobody reads history.
+    let app = TestApp::with_config(|c| c.admin_token = None).await;
+    for uri in ["/api/conversations", "/api/learners/ada/progress"] {
+        admin_get(&app, uri)
+            .await
+            .assert_error(StatusCode::FORBIDDEN, "admin_disabled");
+    }
 }

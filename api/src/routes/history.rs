@@ -1,8 +1,13 @@
 //! Lesson history and learner progress: conversations with their messages and tool
-//! invocations, progress per learner, and deleting everything about a learner
-//! (admin). Lessons write history through the store directly; the admin write
-//! routes here (start a conversation, append a message) serve imports, tests and
-//! operators.
+//! invocations, progress per learner, and deleting everything about a learner.
+//! Lessons write history through the store directly; the write routes here (start
+//! a conversation, append a message) serve imports, tests and operators.
+//!
+//! Every route is admin: transcripts and progress are personal data. There is no
+//! learner-scoped read credential because learner ids are asserted by the client
+//! when a lesson starts (`POST /api/sessions` takes any `learner_id`), so a token
+//! minted there would prove nothing about who is asking; learner self-service
+//! needs an identity provider in front of Lectern first.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -50,9 +55,11 @@ pub struct ConversationQuery {
 }
 
 /// Lists conversations, newest first, with a cursor for the next page.
-#[utoipa::path(get, path = "/api/conversations", tag = "history", params(ConversationQuery),
-    responses((status = 200, body = Page<ConversationRecord>), (status = 400, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/conversations", tag = "history", security(("admin_token" = [])), params(ConversationQuery),
+    responses((status = 200, body = Page<ConversationRecord>), (status = 400, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
 async fn list_conversations(
+    _admin: AdminAuth,
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ConversationQuery>,
 ) -> Result<ApiJson<Page<ConversationRecord>>, ApiError> {
@@ -176,10 +183,12 @@ pub struct ConversationDetail {
 }
 
 /// Reads a conversation and its messages.
-#[utoipa::path(get, path = "/api/conversations/{id}", tag = "history",
+#[utoipa::path(get, path = "/api/conversations/{id}", tag = "history", security(("admin_token" = [])),
     params(("id" = String, Path, description = "Conversation id")),
-    responses((status = 200, body = ConversationDetail), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = ConversationDetail), (status = 404, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
 async fn get_conversation(
+    _admin: AdminAuth,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<ConversationDetail>, ApiError> {
@@ -206,10 +215,12 @@ pub struct AfterQuery {
 }
 
 /// Lists a conversation's messages in order.
-#[utoipa::path(get, path = "/api/conversations/{id}/messages", tag = "history",
+#[utoipa::path(get, path = "/api/conversations/{id}/messages", tag = "history", security(("admin_token" = [])),
     params(("id" = String, Path, description = "Conversation id"), AfterQuery),
-    responses((status = 200, body = [MessageRecord]), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = [MessageRecord]), (status = 404, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
 async fn list_messages(
+    _admin: AdminAuth,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<AfterQuery>,
@@ -276,10 +287,12 @@ async fn append_message(
 }
 
 /// Lists the tool calls made in a conversation, in order.
-#[utoipa::path(get, path = "/api/conversations/{id}/tool-invocations", tag = "history",
+#[utoipa::path(get, path = "/api/conversations/{id}/tool-invocations", tag = "history", security(("admin_token" = [])),
     params(("id" = String, Path, description = "Conversation id"), AfterQuery),
-    responses((status = 200, body = [ToolInvocationRecord]), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = [ToolInvocationRecord]), (status = 404, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
 async fn list_tool_invocations(
+    _admin: AdminAuth,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<AfterQuery>,
@@ -298,10 +311,12 @@ async fn list_tool_invocations(
 
 /// A learner's mastery of every subtopic they have worked on (empty for a learner
 /// with no recorded evidence).
-#[utoipa::path(get, path = "/api/learners/{id}/progress", tag = "history",
+#[utoipa::path(get, path = "/api/learners/{id}/progress", tag = "history", security(("admin_token" = [])),
     params(("id" = String, Path, description = "Learner identity")),
-    responses((status = 200, body = [Mastery])))]
+    responses((status = 200, body = [Mastery]),
+              (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
 async fn learner_progress(
+    _admin: AdminAuth,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<Vec<Mastery>>, ApiError> {

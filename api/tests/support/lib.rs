@@ -2,8 +2,12 @@
 //!
 //! Include with `#[path = "support/lib.rs"] mod support;`. Build an app with
 //! [`TestApp::new`] (or [`TestApp::with_config`]) and send requests with
-//! [`TestApp::send`]; storage-touching tests loop over [`databases`], which
-//! yields SQLite always and PostgreSQL when 127.0.0.1:5432 answers.
+//! [`TestApp::send`]. Storage-touching tests run once per database with
+//! [`for_each_database`] (or loop over [`databases`]): SQLite always, PostgreSQL
+//! when 127.0.0.1:5432 answers, each run in a database of its own so parallel
+//! tests never share rows. Rate-limited tests loop over [`rate_limit_stores`]
+//! (in memory always, Redis when 127.0.0.1:6379 answers). Each prints which
+//! backends ran (`cargo test … -- --nocapture` shows it).
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -219,7 +223,9 @@ pub fn metric_value(text: &str, series: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// A database a storage-touching test runs against.
+/// A database a storage-touching test runs against. A PostgreSQL database made
+/// for the test is dropped by [`TestDatabase::cleanup`], or on drop when the test
+/// panicked first.
 pub struct TestDatabase {
     /// `sqlite` or `postgres`, for messages.
     pub kind: &'static str,
@@ -236,18 +242,40 @@ impl TestDatabase {
     }
 
     /// Drops the PostgreSQL database made for the test (best effort).
-    pub async fn cleanup(self) {
-        if let Some(name) = self.created {
-            use sqlx::Connection;
-            if let Ok(mut admin) = sqlx::PgConnection::connect(POSTGRES_URL).await {
-                // The name is ours (a generated UUID), not input.
-                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                )))
-                .execute(&mut admin)
-                .await;
-            }
+    pub async fn cleanup(mut self) {
+        if let Some(name) = self.created.take() {
+            drop_database(&name).await;
         }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        // Reached only when the test panicked before `cleanup`: drop the database
+        // from a thread of its own, as this one may be inside a runtime.
+        if let Some(name) = self.created.take() {
+            let _ = std::thread::spawn(move || {
+                if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    runtime.block_on(drop_database(&name));
+                }
+            })
+            .join();
+        }
+    }
+}
+
+async fn drop_database(name: &str) {
+    use sqlx::Connection;
+    if let Ok(mut admin) = sqlx::PgConnection::connect(POSTGRES_URL).await {
+        // The name is ours (a generated UUID), not input.
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+        )))
+        .execute(&mut admin)
+        .await;
     }
 }
 
@@ -281,4 +309,48 @@ pub async fn databases() -> Vec<TestDatabase> {
         created: Some(name),
     });
     out
+}
+
+/// Runs `test` once per database of [`databases`], each time on a fresh app with
+/// [`test_config`] changed by `adjust` and pointed at that database; prints each
+/// backend as it starts and the list of those that ran.
+pub async fn for_each_database<F, Fut>(adjust: impl Fn(&mut Config), mut test: F)
+where
+    F: FnMut(TestApp, &'static str) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut ran = Vec::new();
+    for db in databases().await {
+        eprintln!("-- database: {}", db.kind);
+        let app = TestApp::with_config(|c| {
+            adjust(c);
+            db.configure(c);
+        })
+        .await;
+        test(app, db.kind).await;
+        ran.push(db.kind);
+        db.cleanup().await;
+    }
+    eprintln!("databases ran: {}", ran.join(", "));
+}
+
+/// Where a rate-limited test keeps its budget: in memory always, and Redis when
+/// it answers (else a printed notice). Keys are per client address, so tests
+/// sharing Redis stay apart by using addresses of their own (see [`unique_peer`]).
+pub async fn rate_limit_stores() -> Vec<(&'static str, Option<&'static str>)> {
+    let mut out = vec![("memory", None)];
+    if redis_available().await {
+        out.push(("redis", Some(REDIS_URL)));
+    }
+    out
+}
+
+/// A client address nobody else uses: Redis keys outlive a test, and other
+/// tests share the server.
+pub fn unique_peer() -> SocketAddr {
+    let n = uuid::Uuid::new_v4().as_u128();
+    SocketAddr::new(
+        std::net::IpAddr::V6(std::net::Ipv6Addr::from(n | 0xfd00 << 112)),
+        40000,
+    )
 }
