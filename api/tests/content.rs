@@ -7,7 +7,7 @@ mod support;
 use axum::body::Body;
 use axum::http::{Method, StatusCode, header};
 use serde_json::{Value, json};
-use support::{ADMIN_TOKEN, Reply, TestApp, databases, request};
+use support::{ADMIN_TOKEN, Reply, TestApp, for_each_database, request};
 
 const SAMPLE: &str = include_str!("../curriculum/sample.yaml");
 
@@ -61,22 +61,24 @@ where
     F: Fn(TestApp) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    for db in databases().await {
-        eprintln!("-- {}", db.kind);
-        let app = TestApp::with_config(|c| db.configure(c)).await;
-        let reply = admin(
-            &app,
-            Method::POST,
-            "/api/curriculum",
-            "application/yaml",
-            SAMPLE,
-        )
-        .await;
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-        assert_eq!(reply.json()["subtopics"], 6);
-        test(app).await;
-        db.cleanup().await;
-    }
+    let test = &test;
+    for_each_database(
+        |_| {},
+        move |app, _| async move {
+            let reply = admin(
+                &app,
+                Method::POST,
+                "/api/curriculum",
+                "application/yaml",
+                SAMPLE,
+            )
+            .await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+            assert_eq!(reply.json()["subtopics"], 6);
+            test(app).await;
+        },
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -188,8 +188,12 @@ async fn kill_mid_stream_and_check(kind: &str, database_url: Option<&str>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn acknowledged_messages_survive_sigkill() {
+    let mut ran = Vec::new();
     for db in support::databases().await {
+        eprintln!("-- database: {}", db.kind);
         kill_mid_stream_and_check(db.kind, db.url.as_deref()).await;
+        ran.push(db.kind);
         db.cleanup().await;
     }
+    eprintln!("databases ran: {}", ran.join(", "));
 }

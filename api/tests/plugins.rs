@@ -90,7 +90,10 @@ async fn audit_actions(app: &TestApp) -> Vec<String> {
 
 #[tokio::test]
 async fn upload_activate_invoke_disable_on_every_database() {
+    let mut ran = Vec::new();
     for db in databases().await {
+        eprintln!("-- database: {}", db.kind);
+        ran.push(db.kind);
         let app = app_on(&db).await;
         let kind = db.kind;
 
@@ -223,11 +226,15 @@ async fn upload_activate_invoke_disable_on_every_database() {
         );
         db.cleanup().await;
     }
+    eprintln!("databases ran: {}", ran.join(", "));
 }
 
 #[tokio::test]
 async fn rollback_returns_to_the_previously_active_version() {
+    let mut ran = Vec::new();
     for db in databases().await {
+        eprintln!("-- database: {}", db.kind);
+        ran.push(db.kind);
         let app = app_on(&db).await;
         let bytes = noop_bytes();
         let first = app
@@ -296,11 +303,15 @@ async fn rollback_returns_to_the_previously_active_version() {
         assert_eq!(audit_actions(&app).await[0], "plugin.rollback");
         db.cleanup().await;
     }
+    eprintln!("databases ran: {}", ran.join(", "));
 }
 
 #[tokio::test]
 async fn bad_uploads_are_4xx_json_and_store_nothing() {
+    let mut ran = Vec::new();
     for db in databases().await {
+        eprintln!("-- database: {}", db.kind);
+        ran.push(db.kind);
         let app = TestApp::with_config(|c| {
             db.configure(c);
             c.max_plugin_upload_bytes = 64 * 1024;
@@ -437,6 +448,7 @@ async fn bad_uploads_are_4xx_json_and_store_nothing() {
         );
         db.cleanup().await;
     }
+    eprintln!("databases ran: {}", ran.join(", "));
 }
 
 #[tokio::test]
@@ -444,7 +456,10 @@ async fn a_change_on_one_instance_reaches_the_other_through_redis() {
     if !redis_available().await {
         return;
     }
+    let mut ran = Vec::new();
     for db in databases().await {
+        eprintln!("-- database: {}", db.kind);
+        ran.push(db.kind);
         // Two instances on one database: a shared SQLite file or PostgreSQL.
         let shared_dir = tempfile::tempdir().unwrap();
         let url = db.url.clone().unwrap_or_else(|| {
@@ -486,6 +501,7 @@ async fn a_change_on_one_instance_reaches_the_other_through_redis() {
             .unwrap_or_else(|| panic!("{}: the second instance disabled the plugin", db.kind));
         db.cleanup().await;
     }
+    eprintln!("databases ran: {}", ran.join(", "));
 }
 
 /// Polls `condition` for up to 5 s.

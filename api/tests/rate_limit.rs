@@ -1,15 +1,16 @@
 //! Rate limiting on token routes: in memory, shared through Redis, and with
-//! Redis down (decisions fall back to the in-process limiter).
+//! Redis down (decisions fall back to the in-process limiter). The route tests
+//! run once per store of `rate_limit_stores` (memory, and Redis when reachable).
 
 #[path = "support/lib.rs"]
 mod support;
 
-use std::net::SocketAddr;
-
 use axum::body::Body;
 use axum::http::{Method, StatusCode, header};
 use lectern_api::rate_limit::{Backend, Decision, RateLimiter};
-use support::{REDIS_URL, TestApp, metric_value, redis_available, request};
+use support::{
+    REDIS_URL, TestApp, metric_value, rate_limit_stores, redis_available, request, unique_peer,
+};
 
 const QUOTA: u32 = 3;
 
@@ -20,18 +21,47 @@ fn token_request() -> axum::http::Request<Body> {
         .unwrap()
 }
 
-/// A client address nobody else uses (Redis keys outlive a test run).
-fn unique_peer() -> SocketAddr {
-    let n = uuid::Uuid::new_v4().as_u128();
-    SocketAddr::new(
-        std::net::IpAddr::V6(std::net::Ipv6Addr::from(n | 0xfd00 << 112)),
-        40000,
-    )
+/// An app limited to `per_min` per client, keeping its budget in `store`.
+async fn limited_app(
+    per_min: u32,
+    store: Option<&'static str>,
+    adjust: impl FnOnce(&mut lectern_api::config::Config),
+) -> TestApp {
+    TestApp::with_config(|c| {
+        c.rate_limit_per_min = per_min;
+        c.redis_url = store.map(lectern_api::config::Secret::new);
+        adjust(c);
+    })
+    .await
+}
+
+/// Asserts that Redis decided every check when it is the store.
+async fn assert_store_answered(app: &TestApp, store: Option<&str>) {
+    if store.is_some() {
+        assert_eq!(
+            metric_value(
+                &app.metrics().await,
+                "lectern_rate_limit_backend_errors_total"
+            ),
+            0.0,
+            "Redis answered every check"
+        );
+    }
 }
 
 #[tokio::test]
-async fn in_memory_limit_answers_429_with_retry_after_per_client() {
-    let app = TestApp::with_config(|c| c.rate_limit_per_min = QUOTA).await;
+async fn limit_answers_429_with_retry_after_per_client() {
+    let mut ran = Vec::new();
+    for (kind, store) in rate_limit_stores().await {
+        eprintln!("-- rate-limit store: {kind}");
+        limit_answers_429_on(store).await;
+        ran.push(kind);
+    }
+    eprintln!("rate-limit stores ran: {}", ran.join(", "));
+}
+
+async fn limit_answers_429_on(store: Option<&'static str>) {
+    let app = limited_app(QUOTA, store, |_| {}).await;
     let ada = unique_peer();
     for _ in 0..QUOTA {
         let reply = app.send_from(token_request(), ada).await;
@@ -87,56 +117,76 @@ async fn in_memory_limit_answers_429_with_retry_after_per_client() {
         ),
         1.0
     );
+    assert_store_answered(&app, store).await;
 }
 
 #[tokio::test]
 async fn forwarded_for_identifies_clients_only_when_trusted() {
-    let forwarded = |ip: &str| {
+    let mut ran = Vec::new();
+    for (kind, store) in rate_limit_stores().await {
+        eprintln!("-- rate-limit store: {kind}");
+        forwarded_for_on(store).await;
+        ran.push(kind);
+    }
+    eprintln!("rate-limit stores ran: {}", ran.join(", "));
+}
+
+async fn forwarded_for_on(store: Option<&'static str>) {
+    let forwarded = |ip: std::net::IpAddr| {
         request(Method::POST, "/api/token")
             .header(header::CONTENT_TYPE, "application/json")
             .header("x-forwarded-for", format!("{ip}, 10.0.0.1"))
             .body(Body::from("{}"))
             .unwrap()
     };
-    let trusted = TestApp::with_config(|c| {
-        c.rate_limit_per_min = 1;
-        c.trust_forwarded_for = true;
-    })
-    .await;
+    let (first, second) = (unique_peer().ip(), unique_peer().ip());
+    let proxy = unique_peer();
+    let trusted = limited_app(1, store, |c| c.trust_forwarded_for = true).await;
     assert_eq!(
-        trusted.send(forwarded("203.0.113.1")).await.status,
+        trusted.send_from(forwarded(first), proxy).await.status,
         StatusCode::CREATED
     );
     assert_eq!(
-        trusted.send(forwarded("203.0.113.2")).await.status,
+        trusted.send_from(forwarded(second), proxy).await.status,
         StatusCode::CREATED
     );
     assert_eq!(
-        trusted.send(forwarded("203.0.113.1")).await.status,
+        trusted.send_from(forwarded(first), proxy).await.status,
         StatusCode::TOO_MANY_REQUESTS
     );
+    assert_store_answered(&trusted, store).await;
 
     // Untrusted: the header is ignored and the peer address counts.
-    let untrusted = TestApp::with_config(|c| c.rate_limit_per_min = 1).await;
+    let untrusted = limited_app(1, store, |_| {}).await;
+    let (first, second) = (unique_peer().ip(), unique_peer().ip());
+    let proxy = unique_peer();
     assert_eq!(
-        untrusted.send(forwarded("203.0.113.1")).await.status,
+        untrusted.send_from(forwarded(first), proxy).await.status,
         StatusCode::CREATED
     );
     assert_eq!(
-        untrusted.send(forwarded("203.0.113.2")).await.status,
+        untrusted.send_from(forwarded(second), proxy).await.status,
         StatusCode::TOO_MANY_REQUESTS
     );
+    assert_store_answered(&untrusted, store).await;
 }
 
 #[tokio::test]
 async fn zero_turns_the_limit_off() {
-    let app = TestApp::with_config(|c| c.rate_limit_per_min = 0).await;
-    let peer = unique_peer();
-    for _ in 0..50 {
-        assert_eq!(
-            app.send_from(token_request(), peer).await.status,
-            StatusCode::CREATED
+    for (kind, store) in rate_limit_stores().await {
+        eprintln!("-- rate-limit store: {kind}");
+        let app = limited_app(0, store, |_| {}).await;
+        assert!(
+            !app.state.rate_limiter.uses_redis(),
+            "nothing to share when off"
         );
+        let peer = unique_peer();
+        for _ in 0..50 {
+            assert_eq!(
+                app.send_from(token_request(), peer).await.status,
+                StatusCode::CREATED
+            );
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode, header};
-use support::{TestApp, metric_value, request};
+use support::{TestApp, for_each_database, metric_value, request};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 #[tokio::test]
@@ -36,19 +36,22 @@ async fn health_answers_with_security_headers_and_request_id() {
 
 #[tokio::test]
 async fn ready_reports_each_check() {
-    let app = TestApp::new().await;
-    let reply = app.get("/api/ready").await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-    let json = reply.json();
-    assert_eq!(json["status"], "ready");
-    assert!(
-        json["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|c| c["ok"] == true),
-        "{json}"
-    );
+    for_each_database(
+        |_| {},
+        |app, kind| async move {
+            let reply = app.get("/api/ready").await;
+            assert_eq!(reply.status, StatusCode::OK, "{kind}: {}", reply.text());
+            let json = reply.json();
+            assert_eq!(json["status"], "ready");
+            let checks = json["checks"].as_array().unwrap();
+            assert!(checks.iter().all(|c| c["ok"] == true), "{kind}: {json}");
+            assert!(
+                checks.iter().any(|c| c["name"] == "database"),
+                "{kind}: {json}"
+            );
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -214,6 +217,56 @@ async fn panics_answer_500_without_details() {
     assert_eq!(app.get("/api/health").await.status, StatusCode::OK);
 }
 
+/// Log output captured in memory.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn server_errors_are_logged_once() {
+    let app = app_with_probes(|c| c.request_timeout_ms = 100).await;
+    let logs = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(logs.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::DEBUG)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    app.get("/test/panic")
+        .await
+        .assert_error(StatusCode::INTERNAL_SERVER_ERROR, "internal");
+    app.get("/test/slow")
+        .await
+        .assert_error(StatusCode::SERVICE_UNAVAILABLE, "timeout");
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let failures: Vec<&str> = text.lines().filter(|l| l.contains("failed")).collect();
+    assert_eq!(failures.len(), 2, "one line per 5xx answer:\n{text}");
+    assert!(
+        failures[0].contains("ERROR") && failures[0].contains("a handler panicked"),
+        "{text}"
+    );
+    assert!(
+        failures[1].contains("WARN") && failures[1].contains("timeout"),
+        "{text}"
+    );
+}
+
 #[tokio::test]
 async fn cors_allows_only_configured_origins() {
     let app = TestApp::with_config(|c| c.cors_origins = vec!["https://tutor.example".into()]).await;
@@ -251,31 +304,43 @@ async fn cors_allows_only_configured_origins() {
 
 #[tokio::test]
 async fn real_listener_serves_and_shuts_down_gracefully() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = support::test_config(&dir);
-    let state = lectern_api::state::AppState::new(config).await.unwrap();
-    state.start().await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(lectern_api::serve::serve_on(listener, state, async move {
-        let _ = stop_rx.await;
-    }));
+    let mut ran = Vec::new();
+    for db in support::databases().await {
+        eprintln!("-- database: {}", db.kind);
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = support::test_config(&dir);
+        db.configure(&mut config);
+        let state = lectern_api::state::AppState::new(config).await.unwrap();
+        state.start().await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(lectern_api::serve::serve_on(listener, state, async move {
+            let _ = stop_rx.await;
+        }));
 
-    let (status, body) = http_get(address, "/api/health").await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(body.contains("\"ok\""));
+        let (status, body) = http_get(address, "/api/health").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("\"ok\""));
+        let (status, body) = http_get(address, "/api/ready").await;
+        assert_eq!(status, StatusCode::OK, "{}: {body}", db.kind);
+        let (status, _) = http_get(address, "/api/topics").await;
+        assert_eq!(status, StatusCode::OK, "{}", db.kind);
 
-    stop_tx.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(10), server)
-        .await
-        .expect("server stops after the signal")
-        .unwrap()
-        .unwrap();
-    assert!(
-        tokio::net::TcpStream::connect(address).await.is_err(),
-        "no longer accepting"
-    );
+        stop_tx.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), server)
+            .await
+            .expect("server stops after the signal")
+            .unwrap()
+            .unwrap();
+        assert!(
+            tokio::net::TcpStream::connect(address).await.is_err(),
+            "no longer accepting"
+        );
+        ran.push(db.kind);
+        db.cleanup().await;
+    }
+    eprintln!("databases ran: {}", ran.join(", "));
 }
 
 /// One HTTP/1.1 GET over a fresh connection.
