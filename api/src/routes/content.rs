@@ -70,6 +70,20 @@ pub(crate) async fn audit(store: &Store, action: &str, target: String, details: 
     }
 }
 
+/// Finishes a content write: maps its storage error, then records `action` on
+/// the target `target_of` names in the audit log.
+async fn audited<T>(
+    state: &AppState,
+    action: &str,
+    target_of: impl FnOnce(&T) -> String,
+    details: serde_json::Value,
+    write: impl std::future::Future<Output = Result<T, StoreError>>,
+) -> Result<T, ApiError> {
+    let written = write.await.map_err(store_error)?;
+    audit(&state.store, action, target_of(&written), details).await;
+    Ok(written)
+}
+
 /// Lists topics in display order.
 #[utoipa::path(get, path = "/api/topics", tag = "content",
     responses((status = 200, body = [TopicRecord])))]
@@ -94,19 +108,14 @@ async fn create_topic(
     State(state): State<AppState>,
     ApiJson(new): ApiJson<NewTopic>,
 ) -> Result<(StatusCode, ApiJson<TopicRecord>), ApiError> {
-    let topic = state
-        .store
-        .content()
-        .create_topic(&new)
-        .await
-        .map_err(store_error)?;
-    audit(
-        &state.store,
+    let topic = audited(
+        &state,
         "topic.create",
-        format!("topic:{}", topic.id),
+        |w| format!("topic:{}", w.id),
         serde_json::json!({}),
+        state.store.content().create_topic(&new),
     )
-    .await;
+    .await?;
     Ok((StatusCode::CREATED, ApiJson(topic)))
 }
 
@@ -159,19 +168,14 @@ async fn update_topic(
         description: update.description,
         position: update.position,
     };
-    let topic = state
-        .store
-        .content()
-        .update_topic(&new)
-        .await
-        .map_err(store_error)?;
-    audit(
-        &state.store,
+    let topic = audited(
+        &state,
         "topic.update",
-        format!("topic:{}", topic.id),
+        |w| format!("topic:{}", w.id),
         serde_json::json!({}),
+        state.store.content().update_topic(&new),
     )
-    .await;
+    .await?;
     Ok(ApiJson(topic))
 }
 
@@ -185,19 +189,14 @@ async fn delete_topic(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .store
-        .content()
-        .delete_topic(&id)
-        .await
-        .map_err(store_error)?;
-    audit(
-        &state.store,
+    audited(
+        &state,
         "topic.delete",
-        format!("topic:{id}"),
+        |_| format!("topic:{id}"),
         serde_json::json!({}),
+        state.store.content().delete_topic(&id),
     )
-    .await;
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -229,19 +228,14 @@ async fn create_subtopic(
     State(state): State<AppState>,
     ApiJson(new): ApiJson<NewSubtopic>,
 ) -> Result<(StatusCode, ApiJson<SubtopicRecord>), ApiError> {
-    let record = state
-        .store
-        .content()
-        .create_subtopic(&new)
-        .await
-        .map_err(store_error)?;
-    audit(
-        &state.store,
+    let record = audited(
+        &state,
         "subtopic.create",
-        format!("subtopic:{}", record.id),
+        |w| format!("subtopic:{}", w.id),
         serde_json::json!({}),
+        state.store.content().create_subtopic(&new),
     )
-    .await;
+    .await?;
     Ok((StatusCode::CREATED, ApiJson(record)))
 }
 
@@ -320,19 +314,14 @@ async fn update_subtopic(
         examples: u.examples,
         position: u.position,
     };
-    let record = state
-        .store
-        .content()
-        .update_subtopic(&new)
-        .await
-        .map_err(store_error)?;
-    audit(
-        &state.store,
+    let record = audited(
+        &state,
         "subtopic.update",
-        format!("subtopic:{}", record.id),
+        |w| format!("subtopic:{}", w.id),
         serde_json::json!({}),
+        state.store.content().update_subtopic(&new),
     )
-    .await;
+    .await?;
     Ok(ApiJson(record))
 }
 
@@ -345,19 +334,14 @@ async fn delete_subtopic(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .store
-        .content()
-        .delete_subtopic(&id)
-        .await
-        .map_err(store_error)?;
-    audit(
-        &state.store,
+    audited(
+        &state,
         "subtopic.delete",
-        format!("subtopic:{id}"),
+        |_| format!("subtopic:{id}"),
         serde_json::json!({}),
+        state.store.content().delete_subtopic(&id),
     )
-    .await;
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
