@@ -521,3 +521,273 @@ async fn a_whole_lesson_over_the_websocket() {
     );
     server.abort();
 }
+
+#[tokio::test]
+async fn shutdown_ends_running_lessons_cleanly_and_refuses_new_ones() {
+    // A long reply: still being spoken when the server is told to stop.
+    let script = Script {
+        pace: Pace::Realtime,
+        rules: vec![Rule::once(
+            Trigger::Audio,
+            vec![
+                Action::UserTurn {
+                    transcript: "Tell me everything about leaves.".into(),
+                },
+                Action::AudioResponse {
+                    transcript: "Leaves are where plants catch light and make their food, \
+                                 and there is a lot more to say about them."
+                        .into(),
+                    frames: 1_000,
+                    drop_after_frames: None,
+                    barge_in_after_frames: None,
+                },
+            ],
+        )],
+    };
+    let fake = FakeRealtime::start(script).await.unwrap();
+    let fake_url = fake.url();
+    let app = TestApp::with_config(|c| {
+        c.openai_realtime_url = fake_url;
+        c.shutdown_grace_ms = 10_000;
+    })
+    .await;
+    seed(&app, &[]).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = listener.local_addr().unwrap().to_string();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(lectern_api::serve::serve_on(
+        listener,
+        app.state.clone(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+
+    let created = app.post_json("/api/sessions", &start_body()).await.json();
+    let id = created["session_id"].as_str().unwrap().to_string();
+    let url = format!("ws://{base}{}", created["ws_url"].as_str().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .unwrap();
+    // A second lesson asked for but not connected yet.
+    let waiting = app.post_json("/api/sessions", &start_body()).await.json();
+    let mut events = Vec::new();
+    let mut audio_bytes = 0usize;
+    read_until(&mut ws, &mut events, &mut audio_bytes, has("session.ready")).await;
+    let pcm = lectern_runtime::audio::tone(24_000, 300.0, 5000.0, 480, 0);
+    let mut bytes = Vec::new();
+    lectern_runtime::audio::pcm16_to_le_bytes(&pcm, &mut bytes);
+    ws.send(Message::Binary(bytes.into())).await.unwrap();
+    read_until(
+        &mut ws,
+        &mut events,
+        &mut audio_bytes,
+        has("transcript.tutor.delta"),
+    )
+    .await;
+    assert_eq!(app.state.lessons.live_count(), 1);
+
+    let stop_at = tokio::time::Instant::now();
+    stop.send(()).unwrap();
+    let deadline = stop_at + WAIT;
+    while !app.state.lessons.is_draining() {
+        assert!(tokio::time::Instant::now() < deadline, "never drained");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Meanwhile: no new lesson, and no late connection of an issued token.
+    let refused = app.post_json("/api/sessions", &start_body()).await;
+    let message = refused.assert_error(StatusCode::SERVICE_UNAVAILABLE, "shutting_down");
+    assert!(message.contains("shutting down"), "{message}");
+    let late = format!("ws://{base}{}", waiting["ws_url"].as_str().unwrap());
+    match tokio_tungstenite::connect_async(late.as_str()).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        }
+        other => panic!(
+            "a lesson must not start while draining, got {:?}",
+            other.map(|_| ())
+        ),
+    }
+    // The running lesson is told it ended, and closed.
+    read_until(&mut ws, &mut events, &mut audio_bytes, has("<closed>")).await;
+    let ended = events.iter().find(|e| e["type"] == "lesson.ended").unwrap();
+    assert_eq!(ended["reason"], "shutdown");
+    // The server stops within its bounds: the reply's finishing time, not the
+    // 20 s the reply would have taken.
+    tokio::time::timeout(WAIT, server)
+        .await
+        .expect("the server did not stop")
+        .unwrap()
+        .unwrap();
+    let took = stop_at.elapsed();
+    assert!(
+        took < Duration::from_millis(lectern_runtime::session::SHUTDOWN_FINISH_MS + 3_000),
+        "{took:?}"
+    );
+    assert_eq!(app.state.lessons.live_count(), 0);
+
+    // The record is complete: closed, with what was said and heard. (The
+    // server closed its pool on the way out; the database file remains.)
+    let store =
+        lectern_runtime::store::Store::connect(app.state.config.effective_database_url().expose())
+            .await
+            .unwrap();
+    let history = store.history();
+    let conv = history.conversation(&id).await.unwrap();
+    assert_eq!(conv.status.as_str(), "ended");
+    let messages: Vec<(String, String)> = history
+        .all_messages(&id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.role.as_str().to_string(), m.content))
+        .collect();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert_eq!(
+        messages[0],
+        (
+            "learner".to_string(),
+            "Tell me everything about leaves.".to_string()
+        )
+    );
+    assert_eq!(messages[1].0, "tutor");
+    assert!(
+        messages[1].1.starts_with("Leaves are where"),
+        "{messages:?}"
+    );
+    assert!(
+        history
+            .conversation(waiting["session_id"].as_str().unwrap())
+            .await
+            .is_err(),
+        "the lesson that never connected left no record"
+    );
+}
+
+/// Starts a lesson through the real listener; returns its id, socket and the server.
+async fn connect_lesson(
+    app: &TestApp,
+) -> (String, Socket, tokio::task::JoinHandle<anyhow::Result<()>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = listener.local_addr().unwrap().to_string();
+    let server = tokio::spawn(lectern_api::serve::serve_on(
+        listener,
+        app.state.clone(),
+        std::future::pending(),
+    ));
+    let created = app.post_json("/api/sessions", &start_body()).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let created = created.json();
+    let url = format!("ws://{base}{}", created["ws_url"].as_str().unwrap());
+    let (ws, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .unwrap();
+    (
+        created["session_id"].as_str().unwrap().to_string(),
+        ws,
+        server,
+    )
+}
+
+#[tokio::test]
+async fn configured_lesson_settings_reach_the_realtime_session() {
+    use lectern_api::config::{VadEagerness, VadKind};
+    // server_vad with its silence, a model, a voice, and short idle timings.
+    let check_in = Script {
+        pace: Pace::Fast,
+        rules: vec![Rule::once(
+            Trigger::ResponseCreate,
+            vec![Action::AudioResponse {
+                transcript: "Are you still there?".into(),
+                frames: 2,
+                drop_after_frames: None,
+                barge_in_after_frames: None,
+            }],
+        )],
+    };
+    let fake = FakeRealtime::start(check_in).await.unwrap();
+    let fake_url = fake.url();
+    let app = TestApp::with_config(|c| {
+        c.openai_realtime_url = fake_url;
+        c.realtime_model = "gpt-realtime-mini".into();
+        c.realtime_voice = "cedar".into();
+        c.realtime_vad = VadKind::ServerVad;
+        c.realtime_vad_silence_ms = Some(700);
+        c.lesson_idle_nudge_ms = 1_000;
+        c.lesson_idle_end_ms = 1_000;
+    })
+    .await;
+    seed(&app, &[]).await;
+    let started = tokio::time::Instant::now();
+    let (id, mut ws, server) = connect_lesson(&app).await;
+    let update = fake
+        .wait_for("session.update", 1, WAIT)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        fake.request_uris(),
+        ["/v1/realtime?model=gpt-realtime-mini"]
+    );
+    let audio = &update["session"]["audio"];
+    assert_eq!(audio["output"]["voice"], "cedar");
+    assert_eq!(audio["input"]["turn_detection"]["type"], "server_vad");
+    assert_eq!(audio["input"]["turn_detection"]["silence_duration_ms"], 700);
+    assert!(audio["input"]["turn_detection"]["eagerness"].is_null());
+    // Nobody speaks: a check-in after the nudge time, the end after the end time.
+    let mut events = Vec::new();
+    let mut audio_bytes = 0usize;
+    read_until(&mut ws, &mut events, &mut audio_bytes, has("<closed>")).await;
+    let ended = events.iter().find(|e| e["type"] == "lesson.ended").unwrap();
+    assert_eq!(ended["reason"], "idle");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(2_000) && took < Duration::from_secs(15),
+        "{took:?}"
+    );
+    let nudges = fake.events_of("conversation.item.create");
+    assert_eq!(nudges.len(), 1, "{nudges:?}");
+    assert_eq!(nudges[0]["item"]["role"], "system");
+    assert!(app.state.store.history().conversation(&id).await.is_ok());
+    server.abort();
+
+    // semantic_vad with an eagerness.
+    let fake = FakeRealtime::start(Script::default()).await.unwrap();
+    let fake_url = fake.url();
+    let app = TestApp::with_config(|c| {
+        c.openai_realtime_url = fake_url;
+        c.realtime_vad = VadKind::SemanticVad;
+        c.realtime_vad_eagerness = Some(VadEagerness::High);
+    })
+    .await;
+    seed(&app, &[]).await;
+    let (_, mut ws, server) = connect_lesson(&app).await;
+    let update = fake
+        .wait_for("session.update", 1, WAIT)
+        .await
+        .unwrap()
+        .remove(0);
+    let detection = &update["session"]["audio"]["input"]["turn_detection"];
+    assert_eq!(detection["type"], "semantic_vad");
+    assert_eq!(detection["eagerness"], "high");
+    assert_eq!(update["session"]["audio"]["output"]["voice"], "marin");
+    assert_eq!(fake.request_uris(), ["/v1/realtime?model=gpt-realtime"]);
+    ws.send(Message::text(json!({"type": "lesson.end"}).to_string()))
+        .await
+        .unwrap();
+    server.abort();
+}
+
+#[tokio::test]
+async fn contradictory_lesson_settings_stop_the_start_with_a_clear_error() {
+    use lectern_api::config::{VadEagerness, VadKind};
+    let dir = tempfile::tempdir().unwrap();
+    let config = lectern_api::config::Config {
+        realtime_vad: VadKind::ServerVad,
+        realtime_vad_eagerness: Some(VadEagerness::Low),
+        data_dir: dir.path().to_path_buf(),
+        ..Default::default()
+    };
+    let err = lectern_api::state::AppState::new(config).await.unwrap_err();
+    assert!(err.to_string().contains("semantic_vad only"), "{err:#}");
+}

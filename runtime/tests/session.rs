@@ -4,6 +4,11 @@
 
 #[path = "session/support.rs"]
 mod support;
+#[path = "session/versioned.rs"]
+mod versioned;
+#[allow(dead_code)]
+#[path = "plugins/wat_plugin.rs"]
+mod wat_plugin;
 
 use std::time::Duration;
 
@@ -423,8 +428,147 @@ async fn switching_to_an_unknown_subtopic_is_refused_and_changes_nothing() {
     assert_eq!(conv.subtopic_id.as_deref(), Some(support::SUBTOPIC));
 }
 
+const QUIZ_V1: &str = r#"{"type":"object","properties":{"topic":{"type":"string"}},"required":["topic"],"additionalProperties":false}"#;
+const QUIZ_V2: &str = r#"{"type":"object","properties":{"topic":{"type":"string"},"difficulty":{"type":"string","enum":["easy","hard"]}},"required":["topic"],"additionalProperties":false}"#;
+const HINT_V2: &str = r#"{"type":"object","properties":{},"additionalProperties":false}"#;
+
+fn quiz_build(version: &str) -> Vec<u8> {
+    let quiz = versioned::ToolDef {
+        name: "quiz_me",
+        description: "Asks a quiz question.",
+        parameters: if version == "1.0.0" { QUIZ_V1 } else { QUIZ_V2 },
+    };
+    let hint = versioned::ToolDef {
+        name: "give_hint",
+        description: "Gives a hint.",
+        parameters: HINT_V2,
+    };
+    if version == "1.0.0" {
+        versioned::component("quizzer", version, &[quiz])
+    } else {
+        versioned::component("quizzer", version, &[quiz, hint])
+    }
+}
+
+fn tool<'a>(session_update: &'a Value, name: &str) -> &'a Value {
+    session_update["session"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == name)
+        .unwrap_or_else(|| panic!("no tool {name} in {session_update}"))
+}
+
 #[tokio::test]
-async fn a_plugin_change_during_the_lesson_updates_the_tools_at_the_next_turn() {
+async fn a_new_plugin_version_activated_mid_lesson_serves_the_next_turn() {
+    let script = Script {
+        pace: Pace::Fast,
+        rules: vec![
+            Rule::once(
+                Trigger::Audio,
+                vec![
+                    Action::UserTurn {
+                        transcript: "hello".into(),
+                    },
+                    reply("Hi there.", 2),
+                ],
+            ),
+            // A tool only the new build has.
+            user_then_call("Give me a hint", "give_hint", json!({})),
+            Rule::once(Trigger::ResponseCreate, vec![reply("Here is a hint.", 2)]),
+        ],
+    };
+    let mut setup = Setup::new(script, &["check-understanding"]);
+    setup.components = vec![quiz_build("1.0.0")];
+    let lesson = start(setup).await;
+    lesson.browser.speak(1);
+    lesson.browser.wait_event("transcript.tutor.done", 1).await;
+    let first = lesson.fake.events_of("session.update");
+    assert_eq!(first.len(), 1);
+    assert_eq!(
+        tool_names(&first[0]),
+        [
+            "check_understanding",
+            "grade_answer",
+            "quiz_me",
+            "next_subtopic",
+            "switch_subtopic",
+            "end_lesson"
+        ]
+    );
+    assert!(tool(&first[0], "quiz_me")["parameters"]["properties"]["difficulty"].is_null());
+
+    // The operator installs build 2.0.0 and activates it during the lesson.
+    let v2 = lesson.host.install(&quiz_build("2.0.0")).await.unwrap();
+    assert!(v2.newly_installed);
+    lesson
+        .host
+        .registry()
+        .activate("quizzer", &v2.digest)
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        lesson.fake.events_of("session.update").len(),
+        1,
+        "not before the next turn"
+    );
+
+    lesson.browser.speak(1);
+    let result = lesson.browser.wait_event("tool.result", 1).await;
+    assert_eq!(result["tool"], "give_hint");
+    assert_eq!(result["outcome"], "ok");
+    lesson.browser.wait_event("transcript.tutor.done", 2).await;
+    let sent = lesson.fake.client_events();
+    let updates: Vec<&Value> = sent
+        .iter()
+        .filter(|e| e["type"] == "session.update")
+        .collect();
+    assert_eq!(updates.len(), 2);
+    assert_eq!(
+        tool_names(updates[1]),
+        [
+            "check_understanding",
+            "give_hint",
+            "grade_answer",
+            "quiz_me",
+            "next_subtopic",
+            "switch_subtopic",
+            "end_lesson"
+        ]
+    );
+    assert_eq!(
+        tool(updates[1], "quiz_me")["parameters"]["properties"]["difficulty"]["enum"],
+        json!(["easy", "hard"])
+    );
+    // The new tool list reached the model before the call's output did.
+    let update_at = sent
+        .iter()
+        .rposition(|e| e["type"] == "session.update")
+        .unwrap();
+    let output_at = sent
+        .iter()
+        .position(|e| e["type"] == "conversation.item.create")
+        .unwrap();
+    assert!(update_at < output_at, "{:?}", kinds(&sent));
+    assert_eq!(
+        sent[output_at]["item"]["output"],
+        "answered by quizzer 2.0.0"
+    );
+
+    let (_, store, _, _) = lesson.end().await;
+    let calls = store
+        .history()
+        .tool_invocations("s1", 0, None)
+        .await
+        .unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].plugin_name, "quizzer");
+    assert_eq!(calls[0].plugin_version.as_deref(), Some("2.0.0"));
+    assert_eq!(calls[0].version_digest.as_deref(), Some(v2.digest.as_str()));
+}
+
+#[tokio::test]
+async fn disabling_a_plugin_during_the_lesson_removes_its_tools_at_the_next_turn() {
     let script = Script {
         pace: Pace::Fast,
         rules: vec![Rule {
@@ -712,4 +856,51 @@ async fn a_tool_that_runs_too_long_is_stopped_and_the_lesson_continues() {
 #[tokio::test]
 async fn a_tool_that_traps_is_an_error_output_and_the_lesson_continues() {
     a_failing_tool("trap", "panic", "trap").await;
+}
+
+#[tokio::test]
+async fn the_builtin_scripts_call_tools_with_arguments_the_bound_tools_accept() {
+    use lectern_fake_realtime::script::{BUILTIN_NAMES, builtin};
+    use lectern_runtime::plugin::{HostConfig, Outcome, PluginHost, ToolBinding, ToolCall};
+    // What the browser tests bind: the bundled check-understanding.
+    let host = PluginHost::new(HostConfig::default()).unwrap();
+    let bytes = std::fs::read(support::plugin_path("check-understanding")).unwrap();
+    host.install_and_activate(&bytes).await.unwrap();
+    let tools = host
+        .tool_set(&[ToolBinding::active("check-understanding")])
+        .unwrap();
+    let lesson: lectern_runtime::lesson::Subtopic = serde_json::from_value(json!({
+        "id": "photosynthesis", "topic_id": "plants", "topic_title": "Plants",
+        "title": "Photosynthesis", "summary": "How plants make sugar from light.",
+        "content": "Plants use light, water and carbon dioxide to make glucose and oxygen.",
+        "objectives": [{"id": "explain", "text": "Explain photosynthesis"}],
+        "key_points": ["Light, water and carbon dioxide go in; glucose and oxygen come out."]
+    }))
+    .unwrap();
+    let lesson = std::sync::Arc::new(lesson);
+    let mut checked = 0;
+    for script in BUILTIN_NAMES {
+        for rule in builtin(script).unwrap().rules {
+            for action in rule.actions {
+                let Action::FunctionCall { name, arguments } = action else {
+                    continue;
+                };
+                let call = ToolCall::new(
+                    name.clone(),
+                    arguments.to_string(),
+                    format!("builtin-{script}"),
+                    lesson.clone(),
+                );
+                let record = host.call(&tools, call).await;
+                assert_eq!(
+                    record.outcome,
+                    Outcome::Ok,
+                    "script {script} calls {name}({arguments}): {:?}",
+                    record.error
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 0, "the built-in scripts call no tool");
 }

@@ -205,6 +205,8 @@ pub struct Setup {
     pub plugins: Vec<&'static str>,
     pub playout: Playout,
     pub config: LessonConfig,
+    /// More components (bytes) to install, activate and bind.
+    pub components: Vec<Vec<u8>>,
 }
 
 impl Setup {
@@ -214,6 +216,7 @@ impl Setup {
             plugins: plugins.to_vec(),
             playout: Playout::Reports(0),
             config: LessonConfig::default(),
+            components: Vec::new(),
         }
     }
 }
@@ -262,6 +265,10 @@ pub async fn start(setup: Setup) -> Lesson {
     for name in &setup.plugins {
         let bytes = std::fs::read(plugin_path(name)).unwrap();
         let installed = host.install_and_activate(&bytes).await.unwrap();
+        bindings.push(serde_json::from_value(json!({"plugin": installed.manifest.name})).unwrap());
+    }
+    for bytes in &setup.components {
+        let installed = host.install_and_activate(bytes).await.unwrap();
         bindings.push(serde_json::from_value(json!({"plugin": installed.manifest.name})).unwrap());
     }
     for id in [SUBTOPIC, NEXT_SUBTOPIC] {
