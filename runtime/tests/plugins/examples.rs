@@ -73,3 +73,59 @@ async fn every_example_loads_and_answers_from_the_lesson() {
     .await;
     assert_eq!(record.outcome, Outcome::Ok, "{record:?}");
 }
+
+/// The JavaScript and Python tools load, describe themselves and answer from the
+/// lesson like the Rust examples, each in a host of its own (the language twins
+/// share a plugin name).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_javascript_and_python_tool_loads_and_answers_from_the_lesson() {
+    let _shared = crate::exclusive().read().await;
+    for tool in crate::scripted::all() {
+        let host = crate::scripted_host();
+        let installed = crate::install_file(&host, tool.path).await;
+        assert_eq!(installed.manifest.name, tool.plugin, "{}", tool.artifact);
+        assert_eq!(installed.info.contract_version, "0.1.0");
+        let names: Vec<&str> = installed
+            .manifest
+            .tools
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect();
+        assert!(
+            names.contains(&tool.first.0) && names.contains(&tool.follow_up.0),
+            "{}: {names:?}",
+            tool.artifact
+        );
+        // Nothing but the contract: no WASI, so no files, clock or network.
+        assert!(
+            installed
+                .info
+                .imports
+                .iter()
+                .all(|i| i.starts_with("lectern:tool/")),
+            "{}: {:?}",
+            tool.artifact,
+            installed.info.imports
+        );
+
+        let (name, args) = tool.first;
+        let record =
+            crate::run_fractions(&host, tool.plugin, name, args, crate::scripted::SESSION).await;
+        assert_eq!(record.outcome, Outcome::Ok, "{}: {record:?}", tool.artifact);
+        let output = record.output.as_ref().unwrap();
+        assert!(!output.content.is_empty());
+        assert_eq!(record.model_text(), output.content);
+        assert!(record.fuel_used.unwrap() > 0);
+        let text = serde_json::to_string(output).unwrap();
+        assert!(
+            text.contains(tool.from_lesson),
+            "{}: {text} lacks {:?}",
+            tool.artifact,
+            tool.from_lesson
+        );
+        println!(
+            "{}: {name}: {} µs, fuel {:?}: {}",
+            tool.artifact, record.duration_us, record.fuel_used, output.content
+        );
+    }
+}

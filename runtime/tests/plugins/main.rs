@@ -1,17 +1,28 @@
 //! The plugin host's integration tests, one binary (`cargo test -p lectern-runtime
 //! --test plugins`). The plugins are real components built from `plugins/` by
-//! `lectern-plugin-artifacts`, plus small WAT components for the cases those
+//! `lectern-plugin-artifacts` (the Rust ones, and the JavaScript and Python ones
+//! built by their `build.sh`), plus small WAT components for the cases those
 //! cannot cover (two builds of one plugin, a plugin that traps on demand).
+//!
+//! A JavaScript or Python component takes tens of seconds to compile in a debug
+//! build. The hosts that load them therefore share wasmtime's on-disk compile
+//! cache (in cargo's test scratch directory, [`use_compile_cache`]), and
+//! [`install_file`] compiles each component into it once per run before any
+//! such host loads it, so every later host loads the compiled code instead of
+//! compiling again, in this run and the next.
 
 mod adversarial;
+mod cases;
 mod examples;
 mod loading;
 mod resilience;
+mod scripted;
 mod state_progress;
 mod swap;
 mod wat_plugin;
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use lectern_runtime::engine::EngineConfig;
 use lectern_runtime::lesson::Subtopic;
@@ -39,7 +50,39 @@ pub fn host_with(change: impl FnOnce(&mut HostConfig)) -> PluginHost {
     PluginHost::new(config).expect("the plugin host starts")
 }
 
-/// The lesson fixture every test teaches.
+/// Makes a host keep compiled code in wasmtime's on-disk cache, shared by every
+/// such host. Its entries are keyed by the bytes and the engine's code-generation
+/// settings, so hosts that differ only in pool size or limits share them. Only
+/// for the large JavaScript and Python components: the Rust and WAT ones compile
+/// in well under a second, and the swap tests compile hundreds of them.
+pub fn use_compile_cache(config: &mut HostConfig) {
+    config.engine.cache_dir =
+        Some(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-compile-cache"));
+}
+
+/// Compiles the component at `path` into the compile cache, once per run: the
+/// first test to need it compiles, the others wait for that instead of
+/// compiling the same bytes beside it.
+async fn compile_once(path: &str) {
+    type Cells = BTreeMap<String, Arc<tokio::sync::OnceCell<()>>>;
+    static COMPILED: Mutex<Cells> = Mutex::new(BTreeMap::new());
+    let cell = COMPILED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .entry(path.to_owned())
+        .or_default()
+        .clone();
+    cell.get_or_init(|| async {
+        // A component that is refused is not compiled; the caller's own install
+        // reports why.
+        if let Ok(bytes) = std::fs::read(path) {
+            let _ = host_with(use_compile_cache).load(&bytes).await;
+        }
+    })
+    .await;
+}
+
+/// The lesson fixture most tests teach.
 pub fn lesson() -> Arc<Subtopic> {
     static LESSON: std::sync::OnceLock<Arc<Subtopic>> = std::sync::OnceLock::new();
     LESSON
@@ -77,6 +120,18 @@ pub fn lesson() -> Arc<Subtopic> {
         .clone()
 }
 
+/// The lesson fixture the plugins' own test cases teach (adding fractions), the
+/// one the JavaScript and Python tools are written against.
+pub fn fractions() -> Arc<Subtopic> {
+    static LESSON: std::sync::OnceLock<Arc<Subtopic>> = std::sync::OnceLock::new();
+    LESSON
+        .get_or_init(|| {
+            let text = include_str!("../../../plugins/cases/lessons/adding-fractions.json");
+            Arc::new(serde_json::from_str(text).expect("the fixture matches lesson::Subtopic"))
+        })
+        .clone()
+}
+
 /// A call of `tool` with `arguments` in session `session`.
 pub fn call(tool: &str, arguments: &str, session: &str) -> ToolCall {
     let mut call = ToolCall::new(tool, arguments, session, lesson());
@@ -86,6 +141,9 @@ pub fn call(tool: &str, arguments: &str, session: &str) -> ToolCall {
 
 /// Install and activate the component at `path`.
 pub async fn install_file(host: &PluginHost, path: &str) -> Installed {
+    if host.engine().config().cache_dir.is_some() {
+        compile_once(path).await;
+    }
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
     host.install_and_activate(&bytes)
         .await
@@ -102,6 +160,28 @@ pub async fn run(
 ) -> CallRecord {
     host.call_plugin(plugin, None, "{}", call(tool, arguments, session))
         .await
+}
+
+/// Run `tool` of the active version of `plugin` on the [`fractions`] lesson.
+pub async fn run_fractions(
+    host: &PluginHost,
+    plugin: &str,
+    tool: &str,
+    arguments: &str,
+    session: &str,
+) -> CallRecord {
+    let mut call = call(tool, arguments, session);
+    call.lesson = fractions();
+    host.call_plugin(plugin, None, "{}", call).await
+}
+
+/// A host for JavaScript and Python tools: a deadline no loaded machine reaches
+/// with a debug build (speed is the benchmarks' business, not the tests').
+pub fn scripted_host() -> PluginHost {
+    host_with(|c| {
+        use_compile_cache(c);
+        c.limits.call_deadline_ms = 30_000;
+    })
 }
 
 /// Resident set size of this process, from `/proc/self/statm`.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use lectern_runtime::plugin::{BreakerConfig, BreakerState, LimitOverrides, Outcome};
+use lectern_runtime::plugin::{BreakerConfig, BreakerState, LimitHit, LimitOverrides, Outcome};
 
 use crate::wat_plugin::{Behaviour, component};
 
@@ -142,4 +142,97 @@ async fn per_plugin_deadline_override_applies() {
         record.error.as_deref().unwrap().contains("30 ms"),
         "{record:?}"
     );
+}
+
+/// The JavaScript and Python tools run under the same sandbox as the Rust ones:
+/// arguments are checked before they run, fuel and memory limits stop them with
+/// the named outcome and change nothing, and repeated faults quarantine them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn javascript_and_python_tools_get_the_same_checks_and_limits() {
+    let _shared = crate::exclusive().read().await;
+    let session = crate::scripted::SESSION;
+    for tool in crate::scripted::all() {
+        let what = tool.artifact;
+        let host = crate::host_with(|c| {
+            crate::use_compile_cache(c);
+            c.limits.call_deadline_ms = 30_000;
+            c.breaker = BreakerConfig {
+                failure_threshold: 3,
+                cooldown_ms: 60_000,
+            };
+        });
+        crate::install_file(&host, tool.path).await;
+        let plugin = tool.plugin;
+        let (name, good_args) = tool.first;
+
+        for args in [tool.bad_arguments, "not json", "[1,2]"] {
+            let record = crate::run_fractions(&host, plugin, name, args, session).await;
+            assert_eq!(
+                record.outcome,
+                Outcome::InvalidArguments,
+                "{what} {args}: {record:?}"
+            );
+            assert_eq!(record.fuel_used, None, "{what}: not run for {args}");
+            assert!(record.model_text().contains(plugin), "{what}");
+        }
+        let big = format!(r#"{{"answer": "{}"}}"#, "x".repeat(20_000));
+        let record = crate::run_fractions(&host, plugin, name, &big, session).await;
+        assert_eq!(record.outcome, Outcome::InvalidArguments, "{what}");
+
+        let ok = crate::run_fractions(&host, plugin, name, good_args, session).await;
+        assert_eq!(ok.outcome, Outcome::Ok, "{what}: {ok:?}");
+        let state = host.state().snapshot(session, plugin);
+
+        // A fuel budget far below what one call needs.
+        host.registry()
+            .set_limits(
+                plugin,
+                LimitOverrides {
+                    fuel: Some(ok.fuel_used.unwrap() / 100),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let record = crate::run_fractions(&host, plugin, name, good_args, session).await;
+        assert_eq!(
+            record.outcome,
+            Outcome::DeadlineExceeded,
+            "{what}: {record:?}"
+        );
+        assert!(record.limits_hit.contains(&LimitHit::Fuel), "{what}");
+        assert!(!record.state_changed, "{what}");
+
+        // A memory ceiling below what the language runtime starts with.
+        host.registry()
+            .set_limits(
+                plugin,
+                LimitOverrides {
+                    memory_bytes: Some(1 << 20),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let record = crate::run_fractions(&host, plugin, name, good_args, session).await;
+        assert_eq!(record.outcome, Outcome::MemoryLimit, "{what}: {record:?}");
+        assert!(record.limits_hit.contains(&LimitHit::Memory), "{what}");
+        assert_eq!(host.state().snapshot(session, plugin), state, "{what}");
+
+        // Three faults in a row: quarantined, even for a good call.
+        let record = crate::run_fractions(&host, plugin, name, good_args, session).await;
+        assert_eq!(record.outcome, Outcome::MemoryLimit, "{what}: {record:?}");
+        assert_eq!(
+            host.registry().get(plugin).unwrap().versions[0].breaker,
+            BreakerState::Open,
+            "{what}"
+        );
+        host.registry()
+            .set_limits(plugin, LimitOverrides::default())
+            .unwrap();
+        let record = crate::run_fractions(&host, plugin, name, good_args, session).await;
+        assert_eq!(record.outcome, Outcome::Unavailable, "{what}: {record:?}");
+        assert!(
+            record.error.as_deref().unwrap().contains("quarantined"),
+            "{what}: {record:?}"
+        );
+    }
 }

@@ -115,3 +115,86 @@ async fn progress_evidence_is_returned_with_mastery_from_the_snapshot() {
     }
     assert!(!graded.logs.is_empty() || graded.logs_dropped == 0);
 }
+
+/// The JavaScript and Python tools keep their state through the host like the
+/// Rust ones: it carries from call to call, progress evidence is checked against
+/// the lesson and returned, a failed call writes nothing although the tool wrote
+/// state before failing, and sessions are kept apart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn javascript_and_python_state_and_progress_go_through_the_host() {
+    let _shared = crate::exclusive().read().await;
+    let session = crate::scripted::SESSION;
+    for tool in crate::scripted::all() {
+        let what = tool.artifact;
+        let host = crate::scripted_host();
+        crate::install_file(&host, tool.path).await;
+        let plugin = tool.plugin;
+
+        let (name, args) = tool.first;
+        let first = crate::run_fractions(&host, plugin, name, args, session).await;
+        assert_eq!(first.outcome, Outcome::Ok, "{what}: {first:?}");
+        assert!(first.state_changed, "{what}");
+        assert!(first.evidence.is_empty(), "{what}: {first:?}");
+        let after_first = host.state().snapshot(session, plugin);
+        assert!(
+            after_first.contains_key(tool.state_key),
+            "{what}: {after_first:?}"
+        );
+
+        // The follow-up grades what the first call left in the state.
+        let (name, args) = tool.follow_up;
+        let graded = crate::run_fractions(&host, plugin, name, args, session).await;
+        assert_eq!(graded.outcome, Outcome::Ok, "{what}: {graded:?}");
+        assert!(graded.state_changed, "{what}");
+        let after_follow_up = host.state().snapshot(session, plugin);
+        assert_ne!(after_follow_up, after_first, "{what}");
+        assert!(
+            graded
+                .evidence
+                .iter()
+                .any(|e| e.objective_id == tool.objective && e.score > 0.5),
+            "{what}: a right answer is evidence for {}: {:?}",
+            tool.objective,
+            graded.evidence
+        );
+        for e in &graded.evidence {
+            assert!(
+                crate::fractions()
+                    .objectives
+                    .iter()
+                    .any(|o| o.id == e.objective_id),
+                "{what}: {e:?}"
+            );
+            assert!((0.0..=1.0).contains(&e.score), "{what}: {e:?}");
+        }
+
+        // A call that fails after writing state (its output is over a tiny size
+        // limit) changes nothing and records nothing.
+        host.registry()
+            .set_limits(
+                plugin,
+                LimitOverrides {
+                    max_output_bytes: Some(10),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let (name, args) = tool.first;
+        let failed = crate::run_fractions(&host, plugin, name, args, session).await;
+        assert_eq!(failed.outcome, Outcome::InvalidOutput, "{what}: {failed:?}");
+        assert!(!failed.state_changed, "{what}");
+        assert!(failed.evidence.is_empty(), "{what}");
+        assert_eq!(
+            host.state().snapshot(session, plugin),
+            after_follow_up,
+            "{what}"
+        );
+        host.registry()
+            .set_limits(plugin, LimitOverrides::default())
+            .unwrap();
+
+        assert!(host.state().snapshot("other", plugin).is_empty(), "{what}");
+        host.state().end_session(session);
+        assert!(host.state().snapshot(session, plugin).is_empty(), "{what}");
+    }
+}
