@@ -16,3 +16,4 @@ pub mod routes;
 pub mod serve;
 pub mod state;
 pub mod web_assets;
+pub mod worker;

@@ -17,8 +17,11 @@ struct Cli {
 enum Command {
     /// Print the version and exit.
     Version,
-    /// Run the HTTP API server.
+    /// Run the HTTP API server (and the LiveKit agent worker when LiveKit is configured).
     Serve(Box<lectern_api::config::Config>),
+    /// Run only the LiveKit agent worker: register with LiveKit and teach the
+    /// lessons it dispatches (needs the `livekit` cargo feature).
+    Worker(Box<lectern_api::config::Config>),
     /// Apply database migrations and exit.
     Migrate(content_cli::DatabaseArgs),
     /// Import or export the curriculum.
@@ -38,6 +41,9 @@ fn main() -> anyhow::Result<()> {
             content_cli::seed_sample(config.effective_database_url().expose()).await?;
             lectern_api::serve::run(*config).await
         })?,
+        Command::Worker(config) => {
+            tokio::runtime::Runtime::new()?.block_on(lectern_api::worker::run(*config))?
+        }
         Command::Migrate(db) => {
             tokio::runtime::Runtime::new()?.block_on(content_cli::migrate(&db))?
         }

@@ -28,7 +28,8 @@ pub fn init_tracing(format: LogFormat) {
     };
 }
 
-/// Runs the server until SIGINT/SIGTERM.
+/// Runs the server (and, when LiveKit is configured, the agent worker) until
+/// SIGINT/SIGTERM.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     init_tracing(config.log_format);
     tracing::info!(?config, "starting lectern {}", env!("CARGO_PKG_VERSION"));
@@ -37,7 +38,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("binding {} (is another server running there?)", config.bind))?;
     let state = AppState::new(config).await?;
     state.start().await?;
-    serve_on(listener, state, shutdown_signal()).await
+    let worker = crate::worker::start(&state)?;
+    // LiveKit lessons end before the API's own drain, while the database is
+    // still open for their last records.
+    let shutdown = async move {
+        shutdown_signal().await;
+        if let Some(worker) = worker {
+            crate::worker::drain(worker).await;
+        }
+    };
+    serve_on(listener, state, shutdown).await
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then drains and
@@ -91,7 +101,8 @@ pub async fn serve_on(
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(error) = tokio::signal::ctrl_c().await {
             tracing::error!(%error, "cannot listen for Ctrl-C");

@@ -29,12 +29,14 @@ fn expected_grants(room: &str) -> VideoGrants {
     }
 }
 
-fn expected_dispatch(subtopic: Option<&str>) -> Option<RoomConfiguration> {
+/// The tutor's dispatch: the subtopic the client chose and, from the token's
+/// identity, the learner.
+fn expected_dispatch(subtopic: Option<&str>, learner: &str) -> Option<RoomConfiguration> {
     Some(RoomConfiguration {
         agents: vec![RoomAgentDispatch {
             agent_name: lectern_api::config::DEFAULT_AGENT_NAME.to_owned(),
             metadata: subtopic
-                .map(|s| json!({ "subtopic_id": s }).to_string())
+                .map(|s| json!({ "subtopic_id": s, "learner": learner }).to_string())
                 .unwrap_or_default(),
             ..Default::default()
         }],
@@ -91,7 +93,7 @@ async fn standard_endpoint_token_carries_exactly_the_expected_claims() {
     );
     assert_eq!(
         claims.room_config,
-        expected_dispatch(Some("adding-fractions"))
+        expected_dispatch(Some("adding-fractions"), "learner-42")
     );
     assert_eq!(
         (claims.exp - claims.nbf) as u64,
@@ -121,7 +123,7 @@ async fn standard_endpoint_generates_room_and_identity_when_absent() {
     assert_eq!(claims.video, expected_grants(&claims.video.room.clone()));
     assert_eq!(
         claims.room_config,
-        expected_dispatch(None),
+        expected_dispatch(None, &claims.sub),
         "the tutor is always dispatched"
     );
 }
@@ -143,7 +145,7 @@ async fn connection_details_get_and_post() {
     );
     assert_eq!(
         claims.room_config,
-        expected_dispatch(Some("equivalent-fractions"))
+        expected_dispatch(Some("equivalent-fractions"), &claims.sub)
     );
 
     // The starter apps POST their agent dispatch.
@@ -155,7 +157,10 @@ async fn connection_details_get_and_post() {
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     let claims = verify(reply.json()["participantToken"].as_str().unwrap());
-    assert_eq!(claims.room_config, expected_dispatch(Some("place-value")));
+    assert_eq!(
+        claims.room_config,
+        expected_dispatch(Some("place-value"), &claims.sub)
+    );
 
     // An empty POST is fine too.
     let reply = app
@@ -187,7 +192,10 @@ async fn legacy_get_token() {
     let claims = verify(body["token"].as_str().unwrap());
     assert_eq!(claims.sub, "ada");
     assert_eq!(claims.video, expected_grants("lesson-7"));
-    assert_eq!(claims.room_config, expected_dispatch(Some("decimals")));
+    assert_eq!(
+        claims.room_config,
+        expected_dispatch(Some("decimals"), "ada")
+    );
 
     app.get("/api/getToken?name=ada")
         .await

@@ -4,8 +4,9 @@
 //! (`POST /api/token`), the starter apps' `/api/connection-details`, and the
 //! older `GET /api/getToken`. Every token grants only joining one room and
 //! publishing/subscribing there, lives `token_ttl_secs`, and dispatches the
-//! tutor agent into the room with the lesson's subtopic in the dispatch
-//! metadata (`{"subtopic_id": "…"}`).
+//! tutor agent into the room with the lesson's subtopic and the learner (the
+//! token's identity) in the dispatch metadata
+//! (`{"subtopic_id": "…", "learner": "…"}`).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -340,8 +341,10 @@ fn livekit(state: &AppState) -> Result<&LiveKitConfig, ApiError> {
 }
 
 fn sign(state: &AppState, livekit: &LiveKitConfig, grant: &Grant) -> Result<String, ApiError> {
+    // The learner is the token's identity, never something the client names,
+    // so the tutor's job records the lesson against the participant who joins.
     let dispatch_metadata = match &grant.subtopic_id {
-        Some(id) => serde_json::json!({ "subtopic_id": id }).to_string(),
+        Some(id) => serde_json::json!({ "subtopic_id": id, "learner": grant.identity }).to_string(),
         None => String::new(),
     };
     let room_config = RoomConfiguration {
