@@ -16,7 +16,7 @@ pub struct ToolDef<'a> {
 }
 
 /// The bytes of build `version` of plugin `name` with `tools`.
-pub fn component(name: &str, version: &str, tools: &[ToolDef]) -> Vec<u8> {
+pub fn component(name: &str, version: &str, tools: &[ToolDef<'_>]) -> Vec<u8> {
     let mut img: Vec<u8> = vec![0; 16];
     let string = |img: &mut Vec<u8>, s: &str| {
         let at = img.len() as u32;
