@@ -1,7 +1,7 @@
 //! An author's whole path, once per language: `lectern plugin new --lang L`, the
 //! project's own build (which installs its own tools), `lectern plugin test`
 //! with the cases the project ships, then an upload to a running
-//! `lectern serve` with the default limits, where the plugin is listed, active
+//! `lectern serve` with the default upload and sandbox limits, where the plugin is listed, active
 //! and answers a call against a lesson imported over the API.
 //!
 //! The builds use the machine's ordinary caches (cargo's registry, `~/.npm`,
@@ -137,6 +137,10 @@ async fn start_server(data_dir: &Path) -> (tokio::process::Child, SocketAddr) {
         .env("LECTERN_BUNDLED_PLUGINS", "false")
         .env("LECTERN_RATE_LIMIT_PER_MIN", "0")
         .env("LECTERN_PLUGIN_MAX_INSTANCES", "8")
+        // An unoptimised test build compiles a 12-20 MiB component in tens of
+        // seconds on a busy machine, past the 30 s request deadline meant for a
+        // release build; every other setting stays at its default.
+        .env("LECTERN_REQUEST_TIMEOUT_MS", "600000")
         .env_remove("LECTERN_MAX_PLUGIN_UPLOAD_BYTES")
         .env_remove("DATABASE_URL")
         .env_remove("REDIS_URL")
