@@ -424,3 +424,96 @@ async fn reads_refuse_anyone_without_the_admin_token() {
             .assert_error(StatusCode::FORBIDDEN, "admin_disabled");
     }
 }
+
+#[tokio::test]
+async fn recent_tool_invocations_across_lessons_newest_first_with_filters() {
+    for_each_app(|app| async move {
+        let c1 = start(&app, "ada", "fractions-basics").await;
+        let c2 = start(&app, "bob", "photosynthesis-overview").await;
+        let history = app.state.store.history();
+        for (conversation, plugin, outcome, micros) in [
+            (Some(&c1), "quiz", "ok", 900),
+            (Some(&c2), "check-understanding", "trap", 1500),
+            (None, "quiz", "deadline_exceeded", 100_000),
+            (Some(&c1), "check-understanding", "ok", 700),
+        ] {
+            history
+                .record_tool_invocation(&NewToolInvocation {
+                    conversation_id: conversation.cloned(),
+                    plugin_name: plugin.into(),
+                    tool_name: plugin.replace('-', "_"),
+                    arguments: json!({}),
+                    outcome: outcome.into(),
+                    duration_us: micros,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+        }
+
+        let all = admin_get(&app, "/api/tool-invocations").await;
+        assert_eq!(all.status, StatusCode::OK, "{}", all.text());
+        let all = all.json();
+        let outcomes: Vec<&str> = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["outcome"].as_str().unwrap())
+            .collect();
+        assert_eq!(outcomes, ["ok", "deadline_exceeded", "trap", "ok"]);
+        assert_eq!(all[1]["conversation_id"], Value::Null);
+        assert_eq!(all[1]["duration_us"], 100_000);
+
+        let quiz = admin_get(&app, "/api/tool-invocations?plugin=quiz")
+            .await
+            .json();
+        assert_eq!(quiz.as_array().unwrap().len(), 2);
+        assert!(
+            quiz.as_array()
+                .unwrap()
+                .iter()
+                .all(|c| c["plugin_name"] == "quiz")
+        );
+
+        let traps = admin_get(&app, "/api/tool-invocations?outcome=trap")
+            .await
+            .json();
+        assert_eq!(traps.as_array().unwrap().len(), 1);
+        assert_eq!(traps[0]["conversation_id"], c2.as_str());
+
+        let first = admin_get(&app, "/api/tool-invocations?limit=2")
+            .await
+            .json();
+        assert_eq!(first.as_array().unwrap().len(), 2);
+        let before = first[1]["id"].as_i64().unwrap();
+        let next = admin_get(&app, &format!("/api/tool-invocations?before={before}"))
+            .await
+            .json();
+        assert_eq!(next.as_array().unwrap().len(), 2);
+        assert_eq!(next[0]["outcome"], "trap");
+
+        for bad in [
+            "/api/tool-invocations?outcome=exploded",
+            "/api/tool-invocations?limit=0",
+            "/api/tool-invocations?color=blue",
+        ] {
+            let reply = admin_get(&app, bad).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::BAD_REQUEST,
+                "{bad}: {}",
+                reply.text()
+            );
+            assert!(reply.json()["error"]["code"].is_string(), "{bad}");
+        }
+        let anonymous = app
+            .send(
+                request(Method::GET, "/api/tool-invocations")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    })
+    .await;
+}

@@ -11,6 +11,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use lectern_runtime::plugin::Outcome;
 use lectern_runtime::store::{
     ConversationFilter, ConversationRecord, ConversationStatus, LearnerDeletion, MAX_PAGE_LIMIT,
     Mastery, MessageRecord, MessageRole, NewConversation, NewMessage, Page, ToolInvocationRecord,
@@ -34,6 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_conversation))
         .routes(routes!(list_messages, append_message))
         .routes(routes!(list_tool_invocations))
+        .routes(routes!(recent_tool_invocations))
         .routes(routes!(learner_progress))
         .routes(routes!(delete_learner))
 }
@@ -306,6 +308,50 @@ async fn list_tool_invocations(
     if calls.is_empty() {
         history.conversation(&id).await.map_err(store_error)?;
     }
+    Ok(ApiJson(calls))
+}
+
+/// Filters and paging of the recent tool calls.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RecentToolCallsQuery {
+    /// Only this plugin's calls.
+    plugin: Option<String>,
+    /// Only calls that ended this way (`ok`, `trap`, `deadline_exceeded` …).
+    outcome: Option<String>,
+    /// Only calls with an id below this (the last id of the previous page).
+    before: Option<i64>,
+    /// Page size (1 to 500, default 50).
+    limit: Option<i64>,
+}
+
+/// The most recent tool calls across every lesson and the playground, newest first:
+/// what the operator console shows as "recent tool calls".
+#[utoipa::path(get, path = "/api/tool-invocations", tag = "history", security(("admin_token" = [])),
+    params(RecentToolCallsQuery),
+    responses((status = 200, body = [ToolInvocationRecord]), (status = 400, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+async fn recent_tool_invocations(
+    _admin: AdminAuth,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<RecentToolCallsQuery>,
+) -> Result<ApiJson<Vec<ToolInvocationRecord>>, ApiError> {
+    let limit = check_limit(q.limit)?;
+    if let Some(outcome) = q.outcome.as_deref()
+        && serde_json::from_value::<Outcome>(serde_json::Value::from(outcome)).is_err()
+    {
+        return Err(ApiError::bad_request(
+            "invalid_outcome",
+            "outcome must be one of ok, plugin_error, invalid_arguments, deadline_exceeded, \
+             memory_limit, trap, invalid_output, unavailable.",
+        ));
+    }
+    let calls = state
+        .store
+        .history()
+        .recent_tool_invocations(q.plugin.as_deref(), q.outcome.as_deref(), q.before, limit)
+        .await
+        .map_err(store_error)?;
     Ok(ApiJson(calls))
 }
 

@@ -565,27 +565,33 @@ impl HistoryRepo<'_> {
         .bind(clamp_limit(limit))
         .fetch_all(self.store.reader())
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(ToolInvocationRecord {
-                    id: row.try_get("id")?,
-                    conversation_id: row.try_get("conversation_id")?,
-                    call_id: row.try_get("call_id")?,
-                    subtopic_id: row.try_get("subtopic_id")?,
-                    plugin_name: row.try_get("plugin_name")?,
-                    plugin_version: row.try_get("plugin_version")?,
-                    version_digest: row.try_get("version_digest")?,
-                    tool_name: row.try_get("tool_name")?,
-                    arguments: from_json("arguments", &row.try_get::<String, _>("arguments")?)?,
-                    outcome: row.try_get("outcome")?,
-                    duration_us: row.try_get("duration_us")?,
-                    output: row.try_get("output")?,
-                    error: row.try_get("error")?,
-                    limits_hit: from_json("limits_hit", &row.try_get::<String, _>("limits_hit")?)?,
-                    created_at_ms: row.try_get("created_at_ms")?,
-                })
-            })
-            .collect()
+        rows.iter().map(tool_invocation_from_row).collect()
+    }
+
+    /// The most recent tool invocations across every conversation (and the
+    /// playground), newest first, optionally only one plugin's or one outcome's;
+    /// `before_id` pages further back. Operators read this to see what tools did lately.
+    pub async fn recent_tool_invocations(
+        &self,
+        plugin_name: Option<&str>,
+        outcome: Option<&str>,
+        before_id: Option<i64>,
+        limit: Option<i64>,
+    ) -> Result<Vec<ToolInvocationRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, conversation_id, call_id, subtopic_id, plugin_name, plugin_version, \
+             version_digest, tool_name, arguments, outcome, duration_us, output, error, \
+             limits_hit, created_at_ms FROM tool_invocations \
+             WHERE ($1 IS NULL OR plugin_name = $1) AND ($2 IS NULL OR outcome = $2) \
+             AND id < $3 ORDER BY id DESC LIMIT $4",
+        )
+        .bind(plugin_name)
+        .bind(outcome)
+        .bind(before_id.unwrap_or(i64::MAX))
+        .bind(clamp_limit(limit))
+        .fetch_all(self.store.reader())
+        .await?;
+        rows.iter().map(tool_invocation_from_row).collect()
     }
 }
 
@@ -608,6 +614,26 @@ fn conversation_from_row(row: &AnyRow) -> Result<ConversationRecord, StoreError>
         started_at_ms: row.try_get("started_at_ms")?,
         ended_at_ms: row.try_get("ended_at_ms")?,
         message_count: row.try_get("message_count")?,
+    })
+}
+
+fn tool_invocation_from_row(row: &AnyRow) -> Result<ToolInvocationRecord, StoreError> {
+    Ok(ToolInvocationRecord {
+        id: row.try_get("id")?,
+        conversation_id: row.try_get("conversation_id")?,
+        call_id: row.try_get("call_id")?,
+        subtopic_id: row.try_get("subtopic_id")?,
+        plugin_name: row.try_get("plugin_name")?,
+        plugin_version: row.try_get("plugin_version")?,
+        version_digest: row.try_get("version_digest")?,
+        tool_name: row.try_get("tool_name")?,
+        arguments: from_json("arguments", &row.try_get::<String, _>("arguments")?)?,
+        outcome: row.try_get("outcome")?,
+        duration_us: row.try_get("duration_us")?,
+        output: row.try_get("output")?,
+        error: row.try_get("error")?,
+        limits_hit: from_json("limits_hit", &row.try_get::<String, _>("limits_hit")?)?,
+        created_at_ms: row.try_get("created_at_ms")?,
     })
 }
 

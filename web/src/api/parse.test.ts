@@ -1,10 +1,41 @@
 import { describe, expect, it } from "vitest";
 import { bindingFromJson, subtopicFromJson, subtopicToJson } from "./content";
 import { listFrom } from "./http";
-import { invokeResultFromJson, pluginFromJson } from "./plugins";
+import { invokeResultFromJson, pluginFromJson, toolCallFromJson } from "./plugins";
 import { lessonSocketUrl } from "./sessions";
 
 describe("API shapes", () => {
+  it("reads a stored tool invocation as the console shows it", () => {
+    const call = toolCallFromJson({
+      id: 42,
+      conversation_id: "c-1",
+      call_id: "call_9",
+      subtopic_id: "fractions-equivalent",
+      plugin_name: "quiz",
+      plugin_version: "0.1.0",
+      version_digest: "ab12",
+      tool_name: "quiz",
+      arguments: {},
+      outcome: "deadline_exceeded",
+      duration_us: 2500,
+      output: null,
+      error: "stopped at the deadline",
+      limits_hit: [],
+      created_at_ms: 1_700_000_000_000,
+    });
+    expect(call).toEqual({
+      id: "42",
+      at: new Date(1_700_000_000_000).toISOString(),
+      plugin: "quiz",
+      version: "0.1.0",
+      tool: "quiz",
+      outcome: "deadline_exceeded",
+      durationMs: 2.5,
+      sessionId: "c-1",
+    });
+    expect(toolCallFromJson({ id: 1 }).durationMs).toBeNull();
+  });
+
   it("accepts bare and wrapped lists", () => {
     expect(listFrom([1, 2])).toEqual([1, 2]);
     expect(listFrom({ topics: [1] }, "topics")).toEqual([1]);

@@ -250,18 +250,24 @@ export async function invokeTool(name: string, tool: string, args: unknown, subt
   return invokeResultFromJson(body);
 }
 
+/** One row of `GET /api/tool-invocations` (a stored tool invocation). */
+export function toolCallFromJson(o: Json): ToolCall {
+  const micros = n(o, "duration_us");
+  return {
+    id: String(o.id ?? ""),
+    at: timeFrom(o, "created_at_ms"),
+    plugin: s(o, "plugin_name"),
+    version: s(o, "plugin_version", "version_digest"),
+    tool: s(o, "tool_name"),
+    outcome: s(o, "outcome"),
+    durationMs: micros === null ? null : micros / 1000,
+    sessionId: s(o, "conversation_id"),
+  };
+}
+
 export async function listToolCalls(limit = 25): Promise<ToolCall[]> {
   const body = await request<unknown>(`/api/tool-invocations?limit=${limit}`, admin);
-  return listFrom<Json>(body, "invocations", "tool_invocations").map((o) => ({
-    id: s(o, "id"),
-    at: timeFrom(o, "created_at_ms", "at_ms", "created_at", "at", "started_at"),
-    plugin: s(o, "plugin", "plugin_name"),
-    version: s(o, "version", "plugin_version", "digest"),
-    tool: s(o, "tool", "tool_name"),
-    outcome: s(o, "outcome"),
-    durationMs: n(o, "duration_ms"),
-    sessionId: s(o, "session_id", "conversation_id"),
-  }));
+  return listFrom<Json>(body).map(toolCallFromJson);
 }
 
 export async function listAudit(limit = 50): Promise<AuditEntry[]> {
