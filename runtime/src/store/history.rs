@@ -554,12 +554,10 @@ impl HistoryRepo<'_> {
         after_id: i64,
         limit: Option<i64>,
     ) -> Result<Vec<ToolInvocationRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, conversation_id, call_id, subtopic_id, plugin_name, plugin_version, \
-             version_digest, tool_name, arguments, outcome, duration_us, output, error, \
-             limits_hit, created_at_ms FROM tool_invocations \
-             WHERE conversation_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-        )
+        let rows = sqlx::query(concat!(
+            select_tool_invocations!(),
+            "WHERE conversation_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+        ))
         .bind(conversation_id)
         .bind(after_id)
         .bind(clamp_limit(limit))
@@ -578,13 +576,11 @@ impl HistoryRepo<'_> {
         before_id: Option<i64>,
         limit: Option<i64>,
     ) -> Result<Vec<ToolInvocationRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, conversation_id, call_id, subtopic_id, plugin_name, plugin_version, \
-             version_digest, tool_name, arguments, outcome, duration_us, output, error, \
-             limits_hit, created_at_ms FROM tool_invocations \
-             WHERE ($1 IS NULL OR plugin_name = $1) AND ($2 IS NULL OR outcome = $2) \
-             AND id < $3 ORDER BY id DESC LIMIT $4",
-        )
+        let rows = sqlx::query(concat!(
+            select_tool_invocations!(),
+            "WHERE ($1 IS NULL OR plugin_name = $1) AND ($2 IS NULL OR outcome = $2) \
+             AND id < $3 ORDER BY id DESC LIMIT $4"
+        ))
         .bind(plugin_name)
         .bind(outcome)
         .bind(before_id.unwrap_or(i64::MAX))
@@ -616,6 +612,16 @@ fn conversation_from_row(row: &AnyRow) -> Result<ConversationRecord, StoreError>
         message_count: row.try_get("message_count")?,
     })
 }
+
+/// The columns [`tool_invocation_from_row`] reads; a macro so queries stay `'static` literals.
+macro_rules! select_tool_invocations {
+    () => {
+        "SELECT id, conversation_id, call_id, subtopic_id, plugin_name, plugin_version, \
+         version_digest, tool_name, arguments, outcome, duration_us, output, error, \
+         limits_hit, created_at_ms FROM tool_invocations "
+    };
+}
+use select_tool_invocations;
 
 fn tool_invocation_from_row(row: &AnyRow) -> Result<ToolInvocationRecord, StoreError> {
     Ok(ToolInvocationRecord {
