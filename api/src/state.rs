@@ -11,6 +11,7 @@ use lectern_runtime::realtime::protocol::Eagerness;
 use lectern_runtime::realtime::{RealtimeConfig, VadMode};
 use lectern_runtime::session::{LessonConfig, LessonMetrics};
 use lectern_runtime::store::Store;
+use lectern_runtime::worker::WorkerMetrics;
 
 use crate::config::{Config, LiveKitConfig, VadEagerness, VadKind};
 use crate::metrics::Metrics;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub lesson_config: Option<Arc<LessonConfig>>,
     /// Process-wide lesson metrics (turn latency, tools, interruptions).
     pub lesson_metrics: Arc<LessonMetrics>,
+    /// The LiveKit agent worker's job counters (all zero when no worker runs).
+    pub worker_metrics: Arc<WorkerMetrics>,
     /// Pending session tokens and the lessons running in this process.
     pub lessons: Arc<LessonSessions>,
     plugins_loaded: Arc<AtomicBool>,
@@ -91,6 +94,7 @@ impl AppState {
             plugin_sync,
             lesson_config: lesson_config(&config).map(Arc::new),
             lesson_metrics: Arc::new(LessonMetrics::default()),
+            worker_metrics: Arc::new(WorkerMetrics::default()),
             lessons: Arc::new(LessonSessions::default()),
             config: Arc::new(config),
             plugins_loaded: Arc::new(AtomicBool::new(false)),

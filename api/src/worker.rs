@@ -57,7 +57,7 @@ fn spawn(state: &AppState) -> anyhow::Result<Option<Worker>> {
 
     use lectern_runtime::session::LessonDeps;
     use lectern_runtime::transport::livekit::LiveKitJobRunner;
-    use lectern_runtime::worker::{WorkerMetrics, WorkerOptions};
+    use lectern_runtime::worker::WorkerOptions;
 
     let Some(livekit) = state.livekit.as_deref() else {
         return Ok(None);
@@ -82,7 +82,7 @@ fn spawn(state: &AppState) -> anyhow::Result<Option<Worker>> {
         &state.config.agent_name,
     );
     options.drain_timeout = Duration::from_millis(state.config.shutdown_grace_ms);
-    let worker = Worker::spawn(options, runner, Arc::new(WorkerMetrics::default()))?;
+    let worker = Worker::spawn(options, runner, state.worker_metrics.clone())?;
     tracing::info!(
         agent_name = %state.config.agent_name,
         url = %livekit.url,

@@ -91,12 +91,35 @@ async fn metrics_count_requests_by_matched_route_and_status() {
         "lectern_rate_limit_backend_errors_total",
         "lectern_live_sessions",
         "lectern_db_query_duration_seconds",
+        "lectern_lessons_started_total",
+        "lectern_lessons_active",
+        "lectern_first_audio_seconds",
+        "lectern_tool_turn_seconds",
+        "lectern_lesson_interruptions_total",
+        "lectern_realtime_reconnects_total",
+        "lectern_realtime_errors_total",
     ] {
         assert!(
             text.contains(&format!("# TYPE {family} ")),
             "{family} missing from\n{text}"
         );
     }
+    assert_eq!(
+        text.matches("# TYPE lectern_lessons_started_total ")
+            .count(),
+        1,
+        "one family, one TYPE line"
+    );
+    // LiveKit is configured here, so the agent worker's families are served…
+    assert!(
+        text.contains("# TYPE lectern_worker_jobs_active gauge"),
+        "{text}"
+    );
+    // …and without LiveKit there is no worker to report on.
+    let no_livekit = TestApp::with_config(|c| c.livekit_url = None).await;
+    let text = no_livekit.get("/metrics").await.text();
+    assert!(text.contains("lectern_lessons_started_total"), "{text}");
+    assert!(!text.contains("lectern_worker_"), "{text}");
     let api = app.get("/api/metrics").await;
     assert_eq!(api.status, StatusCode::OK);
     assert!(api.text().contains("lectern_http_requests_total"));

@@ -103,8 +103,19 @@ fn render_metrics(state: &AppState) -> impl IntoResponse + use<> {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(),
+        render_all(state),
     )
+}
+
+/// The server's registry, then the lesson metrics, then (when LiveKit is
+/// configured, so an agent worker may run) the worker's: one exposition.
+fn render_all(state: &AppState) -> String {
+    let mut text = state.metrics.render();
+    text.push_str(&state.lesson_metrics.render_prometheus());
+    if state.livekit.is_some() {
+        text.push_str(&state.worker_metrics.render_prometheus());
+    }
+    text
 }
 
 /// Prometheus metrics in text format.
