@@ -12,13 +12,16 @@
 //!   tool's own work.
 //!
 //! The three are measured in interleaved rounds so machine noise hits them alike.
+//! A breakdown follows: the sandboxed part of a call on each component, stage by
+//! stage (instantiate, invoke with the tool's own work and imports, teardown of
+//! the pool slot), and what the full path adds around it.
 //! Targets: full/floor <= 1.5 at p50, full-path p99 < 150 µs.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lectern_runtime::lesson::Subtopic;
-use lectern_runtime::plugin::{HostConfig, Outcome, PluginHost, ToolBinding, ToolCall};
+use lectern_runtime::plugin::{HostConfig, Outcome, PluginHost, StageTimes, ToolBinding, ToolCall};
 
 /// Calls per round per measured path.
 const CALLS_PER_ROUND: usize = 500;
@@ -26,6 +29,11 @@ const CALLS_PER_ROUND: usize = 500;
 const ROUNDS: usize = 10;
 /// Calls per path before measuring (pool slots, caches, allocator warm).
 const WARM_UP_CALLS: usize = 500;
+/// Calls per component for the stage breakdown.
+const BREAKDOWN_CALLS: usize = 2_000;
+/// Calls on the breakdown's session before it is measured: enough for its
+/// state to reach the size it keeps in a long lesson, as in the rounds above.
+const BREAKDOWN_WARM_CALLS: usize = 100;
 /// Target ratio full/floor at p50.
 const TARGET_RATIO_P50: f64 = 1.5;
 /// Target full-path p99.
@@ -216,4 +224,65 @@ async fn run(metered: bool) {
         "  host overhead on the same component (full noop / floor) at p50: {:.2}",
         micros(rows[2].0) / micros(floor_p50)
     );
+
+    // Where the time goes: the sandboxed part of each call stage by stage, on a
+    // session whose state is already warm (the stages commit nothing, so every
+    // call does the same work). What the full path costs beyond these stages is
+    // the host's own work around the sandbox.
+    let session = "breakdown";
+    for _ in 0..BREAKDOWN_WARM_CALLS {
+        let r = host.call(&tools, full_call(session)).await;
+        assert_eq!(r.outcome, Outcome::Ok);
+    }
+    let (check, _) = host
+        .registry()
+        .active("check-understanding")
+        .expect("check-understanding active");
+    let mut noop_stages = Vec::with_capacity(BREAKDOWN_CALLS);
+    let mut check_stages = Vec::with_capacity(BREAKDOWN_CALLS);
+    for _ in 0..BREAKDOWN_CALLS {
+        noop_stages.push(
+            host.raw_stages(&noop, &noop_call(session))
+                .await
+                .expect("noop stages"),
+        );
+        check_stages.push(
+            host.raw_stages(&check, &full_call(session))
+                .await
+                .expect("check_understanding stages"),
+        );
+    }
+    host.state().end_session(session);
+    println!(
+        "  breakdown (p50 per stage, {BREAKDOWN_CALLS} sandboxed calls each, warm session state):"
+    );
+    let noop_row = stage_row("noop", &noop_stages);
+    let check_row = stage_row("check_understanding", &check_stages);
+    println!(
+        "  host work around the sandbox (full path p50 - stages total p50): noop {:.1} µs, check_understanding {:.1} µs",
+        micros(rows[2].0) - noop_row,
+        micros(rows[1].0) - check_row
+    );
+}
+
+/// Prints the p50 of each stage of `stages`; returns the p50 of their total
+/// in µs.
+fn stage_row(name: &str, stages: &[StageTimes]) -> f64 {
+    let p50 = |pick: &dyn Fn(&StageTimes) -> Duration| {
+        let mut all: Vec<Duration> = stages.iter().map(pick).collect();
+        all.sort_unstable();
+        micros(percentile(&all, 0.5))
+    };
+    let instantiate = p50(&|s| s.instantiate);
+    let invoke = p50(&|s| s.invoke);
+    let teardown = p50(&|s| s.teardown);
+    let total = p50(&|s| s.instantiate + s.invoke + s.teardown);
+    let fuel = stages
+        .first()
+        .and_then(|s| s.fuel)
+        .map_or_else(|| "off".to_owned(), |f| f.to_string());
+    println!(
+        "    {name:<20} instantiate {instantiate:>6.1} µs   invoke {invoke:>6.1} µs   teardown {teardown:>6.1} µs   total {total:>6.1} µs   fuel {fuel}"
+    );
+    total
 }

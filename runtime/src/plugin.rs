@@ -51,6 +51,8 @@ pub use breaker::{BreakerConfig, BreakerState};
 pub use call::{CallRecord, Evidence, LogLevel, LogLine, Mastery, Outcome, ToolCall};
 pub use contract::{CONTRACT_VERSION_SECTION, HOST_CONTRACT_VERSION, MAX_COMPONENT_BYTES};
 pub use error::{LoadError, LoadErrorCode, RegistryError};
+#[doc(hidden)]
+pub use invoke::StageTimes;
 pub use limits::{CallLimits, LimitHit, LimitOverrides};
 pub use loader::{DESCRIBE_DEADLINE_MS, PluginVersion, VersionInfo, digest_of};
 pub use manifest::{Manifest, ToolSpec};
@@ -285,6 +287,19 @@ impl PluginHost {
         arguments: &str,
     ) -> anyhow::Result<()> {
         invoke::raw(&self.inner.engine, version, tool, arguments).await
+    }
+
+    /// The sandboxed part of `call` on `version`, stage by stage (instantiate,
+    /// invoke, teardown), for benchmarks: it reads the call's lesson, mastery and
+    /// session state like [`PluginHost::call`] but commits nothing and applies
+    /// no checks or limits.
+    #[doc(hidden)]
+    pub async fn raw_stages(
+        &self,
+        version: &PluginVersion,
+        call: &ToolCall,
+    ) -> anyhow::Result<StageTimes> {
+        invoke::stages(&self.inner.engine, &self.inner.state, version, call).await
     }
 
     /// Watch `dir` for `*.wasm` files (development): every file is installed and

@@ -393,3 +393,74 @@ pub(crate) async fn raw(
         .await?;
     Ok(())
 }
+
+/// Where the time of one sandboxed call goes, for benchmarks (see
+/// [`super::PluginHost::raw_stages`]).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct StageTimes {
+    /// A fresh store and instantiation from the version's pre-linked instance.
+    pub instantiate: Duration,
+    /// The `invoke` export: the call context and arguments into the guest, the
+    /// tool's own work with every import it makes, the result back out.
+    pub invoke: Duration,
+    /// Dropping the store: the pool slot's memory, tables and stack reset.
+    pub teardown: Duration,
+    /// Fuel the instantiation and call used, when the engine meters fuel.
+    pub fuel: Option<u64>,
+}
+
+/// The sandboxed part of a call, stage by stage, with the call's lesson, mastery
+/// and its session's state (read, never committed), but none of the checks,
+/// limits or recording around it.
+pub(crate) async fn stages(
+    engine: &PluginEngine,
+    state: &StateStore,
+    version: &PluginVersion,
+    call: &ToolCall,
+) -> anyhow::Result<StageTimes> {
+    let started = Instant::now();
+    let (base, base_bytes) = state.view(&call.session_id, version.name());
+    let mut call_state = CallState::minimal();
+    call_state.lesson = call.lesson.clone();
+    call_state.state = StateView::new(base, base_bytes, usize::MAX);
+    call_state.progress = ProgressLedger {
+        lesson: call.lesson.clone(),
+        before: call.mastery.clone(),
+        recorded: Vec::new(),
+    };
+    let mut store = wasmtime::Store::new(engine.wasmtime(), call_state);
+    store.set_epoch_deadline(u64::MAX / 2);
+    if engine.config().fuel {
+        store.set_fuel(u64::MAX)?;
+    }
+    let ctx = wit::CallContext {
+        session_id: call.session_id.clone(),
+        subtopic_id: call.lesson.id.clone(),
+        learner_id: call.learner_id.clone(),
+        locale: call.locale.clone(),
+        config: String::new(),
+        budget_ms: 0,
+    };
+    let instance = version.pre.instantiate_async(&mut store).await?;
+    let instantiated = Instant::now();
+    let result = instance
+        .call_invoke(&mut store, &ctx, &call.tool, &call.arguments)
+        .await?;
+    let invoked = Instant::now();
+    if let Err(e) = result {
+        anyhow::bail!("the tool failed: {e:?}");
+    }
+    let fuel = if engine.config().fuel {
+        Some(u64::MAX - store.get_fuel()?)
+    } else {
+        None
+    };
+    drop(store);
+    Ok(StageTimes {
+        instantiate: instantiated - started,
+        invoke: invoked - instantiated,
+        teardown: invoked.elapsed(),
+        fuel,
+    })
+}
