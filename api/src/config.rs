@@ -31,6 +31,8 @@ pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 30_000;
 pub const DEFAULT_SHUTDOWN_GRACE_MS: u64 = 10_000;
 /// The agent name LiveKit dispatches into a lesson room.
 pub const DEFAULT_AGENT_NAME: &str = "lectern-tutor";
+/// Default number of LiveKit lessons one instance's agent worker runs at once.
+pub const DEFAULT_AGENT_MAX_LESSONS: u32 = 16;
 /// Plugin calls that may run at once (each reserves a sandbox slot).
 pub const DEFAULT_PLUGIN_MAX_INSTANCES: u32 = 500;
 /// OpenAI Realtime WebSocket endpoint.
@@ -176,6 +178,12 @@ pub struct Config {
     #[arg(long, env = "LECTERN_AGENT_NAME", default_value = DEFAULT_AGENT_NAME)]
     pub agent_name: String,
 
+    /// LiveKit lessons this instance's agent worker runs at once; further jobs
+    /// are refused so LiveKit dispatches them to another instance.
+    #[arg(long, env = "LECTERN_AGENT_MAX_LESSONS", default_value_t = DEFAULT_AGENT_MAX_LESSONS,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub agent_max_lessons: u32,
+
     /// OpenAI API key for the Realtime bridge.
     #[arg(long, env = "OPENAI_API_KEY")]
     pub openai_api_key: Option<Secret>,
@@ -279,6 +287,7 @@ impl Default for Config {
             livekit_api_key: None,
             livekit_api_secret: None,
             agent_name: DEFAULT_AGENT_NAME.to_owned(),
+            agent_max_lessons: DEFAULT_AGENT_MAX_LESSONS,
             openai_api_key: None,
             openai_realtime_url: DEFAULT_OPENAI_REALTIME_URL.to_owned(),
             realtime_model: DEFAULT_REALTIME_MODEL.to_owned(),

@@ -82,6 +82,7 @@ fn spawn(state: &AppState) -> anyhow::Result<Option<Worker>> {
         &state.config.agent_name,
     );
     options.drain_timeout = Duration::from_millis(state.config.shutdown_grace_ms);
+    options.max_jobs = state.config.agent_max_lessons as usize;
     let worker = Worker::spawn(options, runner, state.worker_metrics.clone())?;
     tracing::info!(
         agent_name = %state.config.agent_name,
