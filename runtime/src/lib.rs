@@ -14,5 +14,6 @@ pub mod plugin;
 pub mod realtime;
 pub mod session;
 pub mod store;
+mod tls;
 pub mod transport;
 pub mod worker;

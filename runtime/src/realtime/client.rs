@@ -505,7 +505,7 @@ async fn open(config: &RealtimeConfig) -> Result<Socket, RealtimeError> {
             .insert(tungstenite::http::header::AUTHORIZATION, value);
     }
     let connector = if endpoint.starts_with("wss:") {
-        Some(Connector::Rustls(tls_config()))
+        Some(Connector::Rustls(crate::tls::client_config()))
     } else {
         None
     };
@@ -537,25 +537,6 @@ async fn open(config: &RealtimeConfig) -> Result<Socket, RealtimeError> {
         Ok(Err(e)) => Err(RealtimeError::Network(e.to_string())),
         Ok(Ok((ws, _))) => Ok(ws),
     }
-}
-
-fn tls_config() -> Arc<rustls::ClientConfig> {
-    static CONFIG: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let roots = rustls::RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-            };
-            let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .expect("ring supports the default TLS versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-            Arc::new(config)
-        })
-        .clone()
 }
 
 #[cfg(test)]

@@ -137,7 +137,7 @@ async fn connect(shared: &Shared) -> anyhow::Result<(Ws, proto::RegisterWorkerRe
     );
     let connector = url
         .starts_with("wss:")
-        .then(|| Connector::Rustls(tls_config()));
+        .then(|| Connector::Rustls(crate::tls::client_config()));
     let connecting =
         tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector);
     let mut ws = match tokio::time::timeout(options.connect_timeout, connecting).await {
@@ -357,25 +357,6 @@ fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or_default()
-}
-
-fn tls_config() -> Arc<rustls::ClientConfig> {
-    static CONFIG: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let roots = rustls::RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-            };
-            let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .expect("ring supports the default TLS versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-            Arc::new(config)
-        })
-        .clone()
 }
 
 #[cfg(test)]
