@@ -1,5 +1,7 @@
 //! Server core: health, readiness, metrics, OpenAPI, error shape, middleware.
 
+#[path = "support/probes.rs"]
+mod probes;
 #[path = "support/lib.rs"]
 mod support;
 
@@ -7,8 +9,8 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode, header};
+use probes::app_with_probes;
 use support::{TestApp, for_each_database, metric_value, request};
-use utoipa_axum::{router::OpenApiRouter, routes};
 
 #[tokio::test]
 async fn health_answers_with_security_headers_and_request_id() {
@@ -190,37 +192,6 @@ async fn unknown_routes_and_methods_answer_the_json_error_shape() {
     );
 }
 
-/// Extra routes for middleware tests, served under the full stack.
-mod probes {
-    use std::time::Duration;
-
-    use lectern_api::state::AppState;
-
-    /// Sleeps two seconds.
-    #[utoipa::path(get, path = "/test/slow", responses((status = 200)))]
-    pub async fn slow() -> &'static str {
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        "late"
-    }
-
-    /// Panics with a secret in the message.
-    #[utoipa::path(get, path = "/test/panic", responses((status = 500)))]
-    pub async fn panics() -> &'static str {
-        panic!("secret internal detail")
-    }
-
-    pub type State = AppState;
-}
-
-async fn app_with_probes(adjust: impl FnOnce(&mut lectern_api::config::Config)) -> TestApp {
-    let mut app = TestApp::with_config(adjust).await;
-    let extra: OpenApiRouter<probes::State> = OpenApiRouter::new()
-        .routes(routes!(probes::slow))
-        .routes(routes!(probes::panics));
-    app.router = lectern_api::app::router_with(app.state.clone(), extra);
-    app
-}
-
 #[tokio::test]
 async fn requests_past_the_deadline_answer_503_timeout() {
     let app = app_with_probes(|c| c.request_timeout_ms = 100).await;
@@ -238,56 +209,6 @@ async fn panics_answer_500_without_details() {
     assert!(!reply.text().contains("secret"), "{}", reply.text());
     // The server keeps serving.
     assert_eq!(app.get("/api/health").await.status, StatusCode::OK);
-}
-
-/// Log output captured in memory.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-#[tokio::test]
-async fn server_errors_are_logged_once() {
-    let app = app_with_probes(|c| c.request_timeout_ms = 100).await;
-    let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::DEBUG)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    app.get("/test/panic")
-        .await
-        .assert_error(StatusCode::INTERNAL_SERVER_ERROR, "internal");
-    app.get("/test/slow")
-        .await
-        .assert_error(StatusCode::SERVICE_UNAVAILABLE, "timeout");
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-    let failures: Vec<&str> = text.lines().filter(|l| l.contains("failed")).collect();
-    assert_eq!(failures.len(), 2, "one line per 5xx answer:\n{text}");
-    assert!(
-        failures[0].contains("ERROR") && failures[0].contains("a handler panicked"),
-        "{text}"
-    );
-    assert!(
-        failures[1].contains("WARN") && failures[1].contains("timeout"),
-        "{text}"
-    );
 }
 
 #[tokio::test]
