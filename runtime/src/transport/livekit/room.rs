@@ -272,6 +272,16 @@ impl LiveKitTransport {
         self.playout.generation.load(Ordering::Acquire)
     }
 
+    /// Hands `cmd` to the playout task; once the transport has closed it, the
+    /// lesson hears `Closed`.
+    fn send_playout(&self, cmd: PlayoutCmd) -> Result<(), TransportError> {
+        self.playout_tx
+            .as_ref()
+            .ok_or(TransportError::Closed)?
+            .send(cmd)
+            .map_err(|_| TransportError::Closed)
+    }
+
     fn item(&mut self, item_id: &str) -> (Arc<str>, bool) {
         match &self.current {
             Some((id, cleared)) if &**id == item_id => (id.clone(), *cleared),
@@ -319,15 +329,11 @@ impl Transport for LiveKitTransport {
             return Ok(());
         }
         let generation = self.generation();
-        self.playout_tx
-            .as_ref()
-            .ok_or(TransportError::Closed)?
-            .send(PlayoutCmd::Audio {
-                generation,
-                item_id,
-                pcm: pcm.to_vec(),
-            })
-            .map_err(|_| TransportError::Closed)
+        self.send_playout(PlayoutCmd::Audio {
+            generation,
+            item_id,
+            pcm: pcm.to_vec(),
+        })
     }
 
     fn audio_done(&mut self, item_id: &str) -> Result<(), TransportError> {
@@ -336,14 +342,10 @@ impl Transport for LiveKitTransport {
             return Ok(());
         }
         let generation = self.generation();
-        self.playout_tx
-            .as_ref()
-            .ok_or(TransportError::Closed)?
-            .send(PlayoutCmd::Done {
-                generation,
-                item_id,
-            })
-            .map_err(|_| TransportError::Closed)
+        self.send_playout(PlayoutCmd::Done {
+            generation,
+            item_id,
+        })
     }
 
     async fn interrupt(&mut self, item_id: &str) -> Option<u32> {
