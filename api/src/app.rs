@@ -192,7 +192,7 @@ async fn record_metrics(
     metrics.record_http(
         method.as_str(),
         route.as_ref().map_or("unmatched", MatchedPath::as_str),
-        response.status().as_u16(),
+        response.status(),
         started.elapsed(),
     );
     response

@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use axum::http::StatusCode;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
     TextEncoder,
@@ -143,8 +144,7 @@ impl Metrics {
     }
 
     /// Records one finished HTTP request.
-    pub fn record_http(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        let status = status.to_string();
+    pub fn record_http(&self, method: &str, route: &str, status: StatusCode, elapsed: Duration) {
         let labels = [method, route, status.as_str()];
         self.http_requests_total.with_label_values(&labels).inc();
         self.http_request_duration_seconds

@@ -1,5 +1,7 @@
-//! [`AppState`]: what every handler can reach. Cheap to clone (all shared).
+//! [`AppState`]: what every handler can reach. Cheap to clone: one shared
+//! [`Shared`] behind a single reference count.
 
+use std::ops::Deref;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -19,9 +21,17 @@ use crate::plugin_sync::{self, PluginSync};
 use crate::rate_limit::RateLimiter;
 use crate::routes::sessions::LessonSessions;
 
-/// Shared server state, handed to handlers with `State<AppState>`.
+/// Shared server state, handed to handlers with `State<AppState>`; its fields
+/// are [`Shared`]'s, reached through `Deref`.
+///
+/// Extractors clone the state for every request, so a clone is one reference
+/// count rather than one per field.
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What [`AppState`] shares.
+#[derive(Debug)]
+pub struct Shared {
     /// The configuration the server started with.
     pub config: Arc<Config>,
     /// Prometheus metrics; record into its fields.
@@ -46,7 +56,15 @@ pub struct AppState {
     pub worker_metrics: Arc<WorkerMetrics>,
     /// Pending session tokens and the lessons running in this process.
     pub lessons: Arc<LessonSessions>,
-    plugins_loaded: Arc<AtomicBool>,
+    plugins_loaded: AtomicBool,
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl AppState {
@@ -85,7 +103,7 @@ impl AppState {
         .context("creating the plugin host")?;
         let plugin_sync = PluginSync::new(redis_url.as_deref())?;
 
-        Ok(Self {
+        Ok(Self(Arc::new(Shared {
             metrics,
             rate_limiter,
             livekit,
@@ -97,8 +115,8 @@ impl AppState {
             worker_metrics: Arc::new(WorkerMetrics::default()),
             lessons: Arc::new(LessonSessions::default()),
             config: Arc::new(config),
-            plugins_loaded: Arc::new(AtomicBool::new(false)),
-        })
+            plugins_loaded: AtomicBool::new(false),
+        })))
     }
 
     /// Loads plugins: stores the bundled examples' new versions (when
