@@ -41,11 +41,6 @@ use lectern_api::config::{Config, Secret};
 use lectern_api::state::AppState;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-// The `lectern` binary's allocator (api/src/main.rs), so the server here
-// allocates as `lectern serve` does.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Environment variable carrying the server address to the generator process.
 const TARGET_ENV: &str = "LECTERN_TOKEN_BENCH_TARGET";
 /// Worker threads of the server's runtime, unless [`SERVER_THREADS_ENV`] says

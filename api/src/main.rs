@@ -2,12 +2,6 @@
 
 use clap::{Parser, Subcommand};
 
-// Small short-lived allocations dominate a request (headers, JSON, the token);
-// mimalloc serves them from thread-local pages and keeps freed memory instead of
-// trimming and faulting it back in as glibc's malloc does.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod content_cli;
 mod plugin_cli;
 
