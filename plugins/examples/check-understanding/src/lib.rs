@@ -10,39 +10,37 @@
 //!   what was missed, records evidence for the question's objective and
 //!   shows a score card.
 
+mod asked;
 mod bank;
 mod grading;
-mod history;
 mod questions;
+mod record;
 
 use lectern_tool::text::{Normalizer, stable_hash};
 use lectern_tool::{
-    Call, Display, Manifest, QuestionCard, ScoreCard, TeachingTool, ToolError, ToolOutput, ToolSpec,
+    Call, Display, LogLevel, Manifest, QuestionCard, ScoreCard, TeachingTool, ToolError,
+    ToolOutput, ToolSpec,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::asked::Asked;
 use crate::bank::Banked;
 use crate::grading::grade;
-use crate::history::History;
 use crate::questions::{all_questions, word};
+use crate::record::push_number;
 
-/// State key: the ids of the questions asked in this session, oldest first,
-/// in the compact layout of [`history`].
+/// State key: how often each question was asked in this session, the last
+/// one and the focus last asked about, in the layout of [`asked`].
 const ASKED_KEY: &str = "asked";
-/// State key: the focus last asked about, with the lesson fingerprint and
-/// each question's match score, so the same focus again skips the stemmer.
-const FOCUS_KEY: &str = "focus";
-/// Separates the fingerprint, the scores and the focus in [`FOCUS_KEY`].
-const FOCUS_SEPARATOR: char = '\t';
 /// State key: the questions of this lesson, analysed once per session (and
 /// again when the lesson changes): analysing the lesson's text is the
-/// costly part of a call. Stored in the compact layout of [`bank`].
+/// costly part of a call. In the layout of [`bank`].
 const BANK_KEY: &str = "bank";
 /// State key: the grades given in this session, oldest first.
 const GRADES_KEY: &str = "grades";
-/// At most this many entries are kept per history list, so the state stays
-/// far below the host's cap however long the lesson.
+/// At most this many grades are kept, so the state stays far below the
+/// host's cap however long the lesson.
 const MAX_HISTORY_ENTRIES: usize = 64;
 /// Longest answer graded, in characters; longer ones are cut (a spoken
 /// answer is a few sentences).
@@ -140,22 +138,42 @@ struct GradeRecord {
 
 fn ask(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
     let arguments: AskArguments = call.arguments()?;
-    let mut asked = read_asked(call);
     let locale = call.context().locale.clone();
     let fingerprint = bank::fingerprint(call.lesson(), &locale);
     // The normalizer (and its stemmer) is only made when the lesson or the
     // focus has to be analysed, which a warm call skips.
     let mut normalizer = None;
-    let stored = call.state_text(BANK_KEY).unwrap_or_default();
+    let stored_bank = call.state_text(BANK_KEY).unwrap_or_default();
+    let stored_asked = call.state_text(ASKED_KEY).unwrap_or_default();
     let built;
-    let bank = match bank::parse(&stored, fingerprint) {
-        Some(bank) => bank,
+    let (bank, mut asked) = match bank::parse(&stored_bank, fingerprint) {
+        Some(bank) => {
+            let asked = Asked::parse(&stored_asked, fingerprint, bank.len())
+                .unwrap_or_else(|| Asked::fresh(fingerprint, bank.len()));
+            (bank, asked)
+        }
         None => {
             let normalizer = normalizer.get_or_insert_with(|| Normalizer::for_locale(&locale));
-            let lesson = call.lesson().clone();
-            built = bank::build(&lesson, normalizer, fingerprint);
+            built = bank::build(call.lesson(), normalizer, fingerprint);
             call.set_state_text(BANK_KEY, &built)?;
-            bank::parse(&built, fingerprint).unwrap_or_default()
+            let bank = bank::parse(&built, fingerprint).unwrap_or_default();
+            // A damaged bank of the same lesson keeps what was asked; an
+            // edited lesson keeps it for the questions it still has.
+            let asked = match (
+                Asked::parse(&stored_asked, fingerprint, bank.len()),
+                bank::parse_any(&stored_bank),
+            ) {
+                (Some(asked), _) => asked,
+                (None, Some((old_fingerprint, old_bank))) => Asked::carry_over(
+                    &stored_asked,
+                    old_fingerprint,
+                    &old_bank,
+                    fingerprint,
+                    &bank,
+                ),
+                (None, None) => Asked::fresh(fingerprint, bank.len()),
+            };
+            (bank, asked)
         }
     };
     if bank.is_empty() {
@@ -173,24 +191,33 @@ fn ask(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
         .map(str::trim)
         .filter(|f| !f.is_empty());
     let mut focus_note = String::new();
-    let mut pool: Vec<&Banked<'_>> = bank.iter().collect();
+    let mut focus_scores = None;
     if let Some(focus) = focus {
-        let scores = focus_scores(call, &bank, &mut normalizer, &locale, focus, fingerprint)?;
+        let scores = match asked.focus_scores(focus) {
+            Some(scores) => scores,
+            None => {
+                let normalizer = normalizer.get_or_insert_with(|| Normalizer::for_locale(&locale));
+                let wanted = normalizer.concepts(focus);
+                let scores: Vec<usize> = bank.iter().map(|b| b.focus_match(&wanted)).collect();
+                asked.keep_focus(focus, &scores);
+                scores
+            }
+        };
         let best = scores.iter().copied().max().unwrap_or(0);
         if best == 0 {
-            focus_note = format!(
-                "Nothing in this subtopic matches \"{focus}\", so this question is about \
-                 something else. "
-            );
+            focus_note.push_str("Nothing in this subtopic matches \"");
+            focus_note.push_str(focus);
+            focus_note.push_str("\", so this question is about something else. ");
         } else {
-            pool = bank
-                .iter()
-                .zip(&scores)
-                .filter(|(_, score)| **score == best)
-                .map(|(b, _)| b)
-                .collect();
+            focus_scores = Some((scores, best));
         }
     }
+    let in_pool = |index: usize| {
+        focus_scores
+            .as_ref()
+            .is_none_or(|(scores, best)| scores[index] == *best)
+    };
+    let pool_size = (0..bank.len()).filter(|i| in_pool(*i)).count();
 
     // Least asked first, then the weakest objective, then a per-session
     // shuffle; never the question just asked when there is another.
@@ -198,7 +225,7 @@ fn ask(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
     // Mastery counts up to "mastered"; an objective without evidence is 0,
     // a question linked to no objective ranks with the mastered ones.
     let weakness = |q: &Banked<'_>| -> f32 {
-        match q.objective_id.as_deref() {
+        match q.objective_id {
             None => MASTERED_AT_SCORE,
             Some(id) => mastery
                 .iter()
@@ -208,114 +235,80 @@ fn ask(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
     };
     let last = asked.last();
     // The shuffle is `stable_hash("{session}/{asked}/{id}")`; the hash of the
-    // shared prefix is taken once and continued over each id, which gives
-    // the same value without formatting a string per candidate.
-    let mut prefix = String::with_capacity(call.context().session_id.len() + 24);
-    prefix.push_str(&call.context().session_id);
-    prefix.push('/');
-    history::push_number(&mut prefix, asked.len());
-    prefix.push('/');
-    let prefix_hash = stable_hash(&prefix);
-    let chosen = pool
-        .iter()
-        .copied()
-        .filter(|q| pool.len() == 1 || Some(q.id.as_ref()) != last)
-        .map(|q| {
-            let shuffle = continue_hash(prefix_hash, &q.id);
-            ((asked.times_asked(&q.id), weakness(q), shuffle), q)
+    // shared prefix is taken once, piece by piece, and continued over each
+    // id, which gives the same value without formatting a string.
+    let mut asked_digits = String::with_capacity(20);
+    push_number(&mut asked_digits, asked.total());
+    let prefix_hash = [call.context().session_id.as_str(), "/", &asked_digits, "/"]
+        .into_iter()
+        .fold(stable_hash(""), continue_hash);
+    let chosen = (0..bank.len())
+        .filter(|i| in_pool(*i) && (pool_size == 1 || Some(*i) != last))
+        .map(|i| {
+            let q = &bank[i];
+            let shuffle = continue_hash(prefix_hash, q.id);
+            ((asked.times_asked(i), weakness(q), shuffle), i)
         })
         .min_by(|(a, _), (b, _)| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)))
-        .map(|(_, q)| q)
+        .map(|(_, i)| i)
         .expect("the pool is never empty");
-    let prompt = word(&chosen.id, &chosen.subject, asked.times_asked(&chosen.id));
-    let chosen_id = chosen.id.to_string();
-    let chosen_objective = chosen.objective_id.as_deref().map(str::to_owned);
+    let question = &bank[chosen];
+    let prompt = word(question.id, question.subject, asked.times_asked(chosen));
 
-    asked.push(&chosen_id, MAX_HISTORY_ENTRIES);
+    asked.push(chosen);
     call.set_state_text(ASKED_KEY, &asked.encode())?;
-    lectern_tool::debug!(call, "asked {} ({} asked so far)", chosen_id, asked.len());
+    let mut line = String::with_capacity(question.id.len() + 32);
+    line.push_str("asked ");
+    line.push_str(question.id);
+    line.push_str(" (");
+    push_number(&mut line, asked.total());
+    line.push_str(" asked so far)");
+    call.log(LogLevel::Debug, &line);
 
     // Built piece by piece: `format!` costs several times more in the guest,
     // and this runs on every call.
-    let mut content = String::with_capacity(focus_note.len() + prompt.len() + 256);
+    let objective = question
+        .objective_id
+        .and_then(|id| call.lesson().objective(id));
+    let mut content = String::with_capacity(
+        focus_note.len() + prompt.len() + objective.map_or(0, |o| o.text.len()) + 192,
+    );
     content.push_str(&focus_note);
     content.push_str("Ask the learner: \"");
     content.push_str(&prompt);
     content.push('"');
-    if let Some(objective) = chosen_objective
-        .as_deref()
-        .and_then(|id| call.lesson().objective(id))
-    {
+    if let Some(objective) = objective {
         content.push_str(" It checks the objective \"");
         content.push_str(&objective.text);
         content.push_str("\".");
     }
     content.push_str(" When they answer, call grade_answer with question_id \"");
-    content.push_str(&chosen_id);
+    content.push_str(question.id);
     content.push_str("\" and their answer. Do not give the answer first.");
     Ok(
         ToolOutput::text(content).with_display(Display::Question(QuestionCard {
             prompt,
             choices: Vec::new(),
-            objective_id: chosen_objective,
+            objective_id: question.objective_id.map(str::to_owned),
         })),
     )
 }
 
-/// The questions asked in this session; anything unreadable stored (an
-/// older plugin version's layout, say) starts the history afresh.
-fn read_asked(call: &mut Call<'_>) -> History {
-    History::parse(&call.state_text(ASKED_KEY).unwrap_or_default())
-}
-
-/// How well each banked question matches the focus. The scores for the last
-/// focus asked about are kept in the state with the lesson fingerprint, so
-/// asking about the same thing again skips the stemmer.
-fn focus_scores(
-    call: &mut Call<'_>,
-    bank: &[Banked<'_>],
-    normalizer: &mut Option<Normalizer>,
-    locale: &str,
-    focus: &str,
-    fingerprint: u64,
-) -> Result<Vec<usize>, ToolError> {
-    if let Some(stored) = call.state_text(FOCUS_KEY)
-        && let Some((print, rest)) = stored.split_once(FOCUS_SEPARATOR)
-        && u64::from_str_radix(print, 16) == Ok(fingerprint)
-        && let Some((scores, stored_focus)) = rest.split_once(FOCUS_SEPARATOR)
-        && stored_focus == focus
-        && let Some(scores) = parse_scores(scores).filter(|s| s.len() == bank.len())
-    {
-        return Ok(scores);
-    }
-    let normalizer = normalizer.get_or_insert_with(|| Normalizer::for_locale(locale));
-    let wanted = normalizer.concepts(focus);
-    let scores: Vec<usize> = bank.iter().map(|b| b.focus_match(&wanted)).collect();
-    let listed: Vec<String> = scores.iter().map(usize::to_string).collect();
-    let kept = format!(
-        "{fingerprint:x}{FOCUS_SEPARATOR}{}{FOCUS_SEPARATOR}{focus}",
-        listed.join(",")
-    );
-    call.set_state_text(FOCUS_KEY, &kept)?;
-    Ok(scores)
-}
-
-/// Comma-separated numbers, as [`focus_scores`] keeps them; `None` for
-/// anything else. A byte loop: this runs on every call with a focus.
-fn parse_scores(text: &str) -> Option<Vec<usize>> {
-    let mut scores = Vec::with_capacity(text.len() / 2 + 1);
-    let mut score: Option<usize> = None;
-    for byte in text.bytes().chain(std::iter::once(b',')) {
-        match byte {
-            b'0'..=b'9' => {
-                let digit = usize::from(byte - b'0');
-                score = Some(score.unwrap_or(0).checked_mul(10)?.checked_add(digit)?);
-            }
-            b',' => scores.extend(score.take()),
-            _ => return None,
-        }
-    }
-    Some(scores)
+/// How often question `id` had been asked before it was asked last: picks
+/// the wording the learner heard. 0 when the state does not say.
+fn times_heard(call: &mut Call<'_>, id: &str) -> usize {
+    let stored_bank = call.state_text(BANK_KEY).unwrap_or_default();
+    let stored_asked = call.state_text(ASKED_KEY).unwrap_or_default();
+    // The counts follow the stored bank, whatever lesson it was built from.
+    let Some((fingerprint, bank)) = bank::parse_any(&stored_bank) else {
+        return 0;
+    };
+    let Some(asked) = Asked::parse(&stored_asked, fingerprint, bank.len()) else {
+        return 0;
+    };
+    bank.iter()
+        .position(|q| q.id == id)
+        .map_or(0, |index| asked.times_asked(index).saturating_sub(1))
 }
 
 /// [`stable_hash`] of `text` appended to a text whose hash is `hash`.
@@ -340,9 +333,14 @@ fn grade_answer(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
         ));
     }
     let normalizer = Normalizer::for_locale(&call.context().locale);
-    let asked = read_asked(call);
-    // The wording the learner heard is the one from their last asking.
-    let times_asked = |id: &str| asked.times_asked(id).saturating_sub(1);
+    let heard = times_heard(call, &arguments.question_id);
+    let times_asked = |id: &str| {
+        if id == arguments.question_id {
+            heard
+        } else {
+            0
+        }
+    };
     let lesson = call.lesson().clone();
     let question = all_questions(&lesson, &normalizer, times_asked)
         .into_iter()

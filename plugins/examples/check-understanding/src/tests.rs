@@ -19,11 +19,13 @@ fn question_id(output: &ToolOutput) -> String {
     rest[..rest.find('"').unwrap()].to_owned()
 }
 
-/// How many questions the stored history holds.
+/// How many questions were asked, by the stored record.
 fn asked_count(env: &FakeEnv) -> usize {
-    let text = &env.state()["asked"];
-    let (_, order) = text.split_once('|').unwrap();
-    order.split(' ').count()
+    let state = env.state();
+    let (fingerprint, bank) = crate::bank::parse_any(&state["bank"]).unwrap();
+    crate::asked::Asked::parse(&state["asked"], fingerprint, bank.len())
+        .unwrap()
+        .total()
 }
 
 #[test]
@@ -210,8 +212,7 @@ fn the_question_bank_is_kept_and_rebuilt_when_unreadable() {
         .invoke::<CheckUnderstanding>("check_understanding", json!({}))
         .unwrap();
     let bank = env.state()["bank"].clone();
-    // The fingerprint line, then a line per question.
-    assert_eq!(bank.split(';').count(), 1 + 8);
+    assert_eq!(crate::bank::parse_any(&bank).unwrap().1.len(), 8);
     // A damaged bank (an older plugin version, say) is rebuilt, not fatal.
     env.put_state("bank", "{\"not\": \"a bank\"}");
     let second = env
@@ -227,8 +228,8 @@ fn a_repeated_focus_is_served_from_the_state_with_the_same_choice() {
     let first = env
         .invoke::<CheckUnderstanding>("check_understanding", json!({"focus": "green leaves"}))
         .unwrap();
-    let kept = env.state()["focus"].clone();
-    assert!(kept.ends_with("\tgreen leaves"), "{kept}");
+    let kept = env.state()["asked"].clone();
+    assert!(kept.contains(",12:green leaves,"), "{kept}");
     let second = env
         .invoke::<CheckUnderstanding>("check_understanding", json!({"focus": "green leaves"}))
         .unwrap();
@@ -237,13 +238,14 @@ fn a_repeated_focus_is_served_from_the_state_with_the_same_choice() {
     assert_eq!(question_id(&first), "objective:chlorophyll");
     assert_eq!(question_id(&second), "objective:chlorophyll");
     assert_ne!(question_of(&first).0, question_of(&second).0);
-    // A damaged entry is recomputed, not fatal.
-    env.put_state("focus", "\"garbage\"");
+    // A damaged record is started afresh, not fatal.
+    env.put_state("asked", "\"garbage\"");
     let third = env
         .invoke::<CheckUnderstanding>("check_understanding", json!({"focus": "green leaves"}))
         .unwrap();
     assert_eq!(question_id(&third), "objective:chlorophyll");
-    assert_eq!(env.state()["focus"], kept);
+    assert_eq!(asked_count(&env), 1);
+    assert!(env.state()["asked"].contains(",12:green leaves,"));
 }
 
 #[test]
@@ -256,15 +258,58 @@ fn an_older_history_layout_starts_afresh() {
 }
 
 #[test]
-fn the_shuffle_and_kept_scores_read_back_without_formatting() {
+fn the_shuffle_continues_the_hash_of_its_prefix() {
     use lectern_tool::text::stable_hash;
     let prefix = "session-7/64/";
     assert_eq!(
         super::continue_hash(stable_hash(prefix), "objective:chlorophyll"),
         stable_hash("session-7/64/objective:chlorophyll")
     );
-    assert_eq!(super::parse_scores("0,12,,4"), Some(vec![0, 12, 4]));
-    assert_eq!(super::parse_scores(""), Some(Vec::new()));
-    assert_eq!(super::parse_scores("1,x"), None);
-    assert_eq!(super::parse_scores("99999999999999999999999"), None);
+}
+
+#[test]
+fn an_edited_lesson_is_analysed_again_and_keeps_what_was_asked() {
+    let lesson = sample_subtopic();
+    let total = lesson.objectives.len() + lesson.key_points.len();
+    let mut env = FakeEnv::new(lesson.clone());
+    let mut asked = Vec::new();
+    for _ in 0..total - 1 {
+        let output = env
+            .invoke::<CheckUnderstanding>("check_understanding", json!({}))
+            .unwrap();
+        asked.push(question_id(&output));
+    }
+    let never_asked: Vec<String> = crate::bank::parse_any(&env.state()["bank"])
+        .unwrap()
+        .1
+        .iter()
+        .map(|q| q.id.to_owned())
+        .filter(|id| !asked.contains(id))
+        .collect();
+    assert_eq!(never_asked.len(), 1);
+
+    // The author adds a key point mid-session: the state moves to a lesson
+    // with one more question, the questions asked stay asked.
+    let mut edited = lesson;
+    edited
+        .key_points
+        .push("Stomata close when the leaf is short of water.".into());
+    let added = format!("key-point:{}", edited.key_points.len() - 1);
+    let mut moved = FakeEnv::new(edited);
+    for (key, value) in env.state() {
+        moved.put_state(key, value);
+    }
+    let mut next = Vec::new();
+    for _ in 0..2 {
+        let output = moved
+            .invoke::<CheckUnderstanding>("check_understanding", json!({}))
+            .unwrap();
+        next.push(question_id(&output));
+    }
+    next.sort();
+    let mut expected = vec![never_asked[0].clone(), added];
+    expected.sort();
+    assert_eq!(next, expected);
+    assert_ne!(moved.state()["bank"], env.state()["bank"]);
+    assert_eq!(asked_count(&moved), total + 1);
 }
