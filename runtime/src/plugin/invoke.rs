@@ -59,6 +59,17 @@ pub(crate) fn unavailable(
     }
 }
 
+/// `name@version` of a plugin version, for messages; written out only when a
+/// call fails, not on every call.
+#[derive(Clone, Copy)]
+struct Tag<'a>(&'a PluginVersion);
+
+impl std::fmt::Display for Tag<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}@{}", self.0.name(), self.0.version())
+    }
+}
+
 fn micros(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
@@ -89,7 +100,7 @@ impl Invoker<'_> {
         call: &ToolCall,
         started: Instant,
     ) -> CallRecord {
-        let tag = format!("{}@{}", version.name(), version.version());
+        let tag = Tag(version);
         let mut record = unavailable(call, version.name(), String::new(), started);
         record.version = version.version().to_owned();
         record.digest = version.digest().to_owned();

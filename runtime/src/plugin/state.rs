@@ -88,7 +88,10 @@ impl StateStore {
             .or_default()
             .entry(plugin.to_owned())
             .or_default();
-        let mut map = (*entry.map).clone();
+        // The committing call has dropped its snapshot, so the map is usually
+        // not shared and is changed in place; a snapshot another call still
+        // reads is copied first and keeps what that call saw.
+        let map = Arc::make_mut(&mut entry.map);
         for (key, value) in writes {
             match value {
                 Some(v) => {
@@ -99,8 +102,7 @@ impl StateStore {
                 }
             }
         }
-        entry.bytes = size_of(&map);
-        entry.map = Arc::new(map);
+        entry.bytes = size_of(map);
     }
 }
 
@@ -209,6 +211,18 @@ mod tests {
         assert_eq!(
             store.snapshot("s", "p"),
             StateMap::from([("b".into(), "2".into())])
+        );
+
+        // A snapshot taken before a commit keeps what it saw.
+        let (before, _) = store.view("s", "p");
+        let (base, bytes) = store.view("s", "p");
+        let mut view = StateView::new(base, bytes, 100);
+        view.set("b".into(), "3".into()).unwrap();
+        store.commit("s", "p", view.into_writes());
+        assert_eq!(before.get("b").map(String::as_str), Some("2"));
+        assert_eq!(
+            store.snapshot("s", "p"),
+            StateMap::from([("b".into(), "3".into())])
         );
         store.end_session("s");
         assert!(store.snapshot("s", "p").is_empty());
