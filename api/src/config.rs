@@ -33,6 +33,9 @@ pub const DEFAULT_SHUTDOWN_GRACE_MS: u64 = 10_000;
 pub const DEFAULT_AGENT_NAME: &str = "lectern-tutor";
 /// Default number of LiveKit lessons one instance's agent worker runs at once.
 pub const DEFAULT_AGENT_MAX_LESSONS: u32 = 16;
+/// Default address of `lectern worker`'s metrics and health listener: loopback
+/// only, and a port apart from the API's so both commands fit on one machine.
+pub const DEFAULT_METRICS_ADDR: &str = "127.0.0.1:9091";
 /// Plugin calls that may run at once (each reserves a sandbox slot).
 pub const DEFAULT_PLUGIN_MAX_INSTANCES: u32 = 500;
 /// OpenAI Realtime WebSocket endpoint.
@@ -184,6 +187,11 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub agent_max_lessons: u32,
 
+    /// `lectern worker` only: address serving `/metrics`, `/health` and
+    /// `/ready` (`lectern serve` serves them on --bind).
+    #[arg(long, env = "LECTERN_METRICS_ADDR", default_value = DEFAULT_METRICS_ADDR)]
+    pub metrics_addr: SocketAddr,
+
     /// OpenAI API key for the Realtime bridge.
     #[arg(long, env = "OPENAI_API_KEY")]
     pub openai_api_key: Option<Secret>,
@@ -288,6 +296,9 @@ impl Default for Config {
             livekit_api_secret: None,
             agent_name: DEFAULT_AGENT_NAME.to_owned(),
             agent_max_lessons: DEFAULT_AGENT_MAX_LESSONS,
+            metrics_addr: DEFAULT_METRICS_ADDR
+                .parse()
+                .expect("DEFAULT_METRICS_ADDR is a socket address"),
             openai_api_key: None,
             openai_realtime_url: DEFAULT_OPENAI_REALTIME_URL.to_owned(),
             realtime_model: DEFAULT_REALTIME_MODEL.to_owned(),
@@ -472,6 +483,17 @@ mod tests {
             .validate()
             .unwrap_err();
         assert!(both.contains("server_vad only"), "{both}");
+    }
+
+    #[test]
+    fn the_worker_metrics_address_has_a_loopback_default_and_a_flag() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.metrics_addr, Config::default().metrics_addr);
+        assert_eq!(c.metrics_addr.to_string(), "127.0.0.1:9091");
+        let c = parse(&["--metrics-addr", "0.0.0.0:9300"]).unwrap();
+        assert_eq!(c.metrics_addr.to_string(), "0.0.0.0:9300");
+        let err = parse(&["--metrics-addr", "9300"]).unwrap_err();
+        assert!(err.contains("--metrics-addr"), "{err}");
     }
 
     #[test]

@@ -6,8 +6,23 @@
 //! room needs the room transport, compiled in with the cargo feature
 //! `livekit`: a binary built without it never registers, as it could accept
 //! jobs it cannot run.
+//!
+//! `lectern worker` serves no API, so it has a listener of its own
+//! (`--metrics-addr`) for `/metrics`, `/health` and `/ready`: see
+//! [`probe_router`].
+
+use std::sync::atomic::Ordering;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
 use lectern_runtime::worker::Worker;
 
@@ -108,6 +123,7 @@ pub async fn drain(worker: Worker) {
 }
 
 /// `lectern worker`: only the agent worker, until SIGINT/SIGTERM, then a drain.
+/// Its probe listener answers from before registration until the drain ends.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     if let Some(reason) = unavailable_reason(&config) {
         anyhow::bail!("`lectern worker` cannot run: {reason}");
@@ -118,10 +134,36 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         "starting the lectern agent worker {}",
         env!("CARGO_PKG_VERSION")
     );
+    let address = config.metrics_addr;
+    let listener = TcpListener::bind(address).await.with_context(|| {
+        format!(
+            "binding the worker's metrics listener {address} (is another worker running there? \
+             set --metrics-addr / LECTERN_METRICS_ADDR)"
+        )
+    })?;
     let state = AppState::new(config).await?;
+    let (stop_probes, probes_stopped) = tokio::sync::watch::channel(false);
+    let probes = tokio::spawn(serve_probes(listener, state.clone(), async move {
+        let mut stopped = probes_stopped;
+        let _ = stopped.wait_for(|stop| *stop).await;
+    }));
+    let outcome = teach(&state).await;
+    let _ = stop_probes.send(true);
+    match probes.await {
+        Ok(Err(error)) => {
+            tracing::warn!(error = %format!("{error:#}"), "the metrics listener failed")
+        }
+        Err(error) => tracing::warn!(%error, "the metrics listener stopped on an internal error"),
+        Ok(Ok(())) => {}
+    }
+    state.close().await;
+    outcome
+}
+
+/// Loads plugins, runs the worker until a shutdown signal, then drains it.
+async fn teach(state: &AppState) -> anyhow::Result<()> {
     state.start().await?;
-    let Some(worker) = start(&state)? else {
-        state.close().await;
+    let Some(worker) = start(state)? else {
         anyhow::bail!(
             "`lectern worker` cannot run: lessons cannot start without OPENAI_API_KEY (or an OPENAI_REALTIME_URL override)"
         );
@@ -130,14 +172,97 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         id = worker.registered() => tracing::info!(worker_id = %id, "registered with LiveKit; waiting for lessons"),
         () = crate::serve::shutdown_signal() => {
             drain(worker).await;
-            state.close().await;
             return Ok(());
         }
     }
     crate::serve::shutdown_signal().await;
     drain(worker).await;
-    state.close().await;
     Ok(())
+}
+
+/// The agent worker's probes, for `lectern worker` (`lectern serve` has
+/// them in its API):
+///
+/// - `GET /health`: the process answers.
+/// - `GET /ready`: registered with the LiveKit server and not draining, so
+///   it takes lessons; 503 `not_ready` otherwise.
+/// - `GET /metrics`: Prometheus text: the worker's, the lessons' and the
+///   server registry's families the worker records into (plugin swaps,
+///   database latency).
+pub fn probe_router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+/// Serves [`probe_router`] on `listener` until `shutdown` completes.
+pub async fn serve_probes(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let address = listener.local_addr()?;
+    tracing::info!(%address, "worker metrics and probes listening");
+    axum::serve(listener, probe_router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving the worker's metrics listener")
+}
+
+#[derive(serde::Serialize)]
+struct Health {
+    status: &'static str,
+    version: &'static str,
+}
+
+async fn health() -> ApiJson<Health> {
+    ApiJson(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+#[derive(serde::Serialize)]
+struct Readiness {
+    status: &'static str,
+    active_lessons: i64,
+}
+
+async fn ready(State(state): State<AppState>) -> Result<ApiJson<Readiness>, ApiError> {
+    let metrics = &state.worker_metrics;
+    if metrics.draining.load(Ordering::Relaxed) != 0 {
+        return Err(ApiError::unavailable(
+            "not_ready",
+            "The agent worker is draining and takes no new lessons; it stops once they end.",
+        ));
+    }
+    if metrics.connected.load(Ordering::Relaxed) == 0 {
+        return Err(ApiError::unavailable(
+            "not_ready",
+            "The agent worker is not registered with the LiveKit server; check LIVEKIT_URL, \
+             the API key and secret, and the worker's log.",
+        ));
+    }
+    Ok(ApiJson(Readiness {
+        status: "ready",
+        active_lessons: metrics.jobs_active.load(Ordering::Relaxed),
+    }))
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let mut text = state.metrics.render();
+    text.push_str(&state.lesson_metrics.render_prometheus());
+    text.push_str(&state.worker_metrics.render_prometheus());
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
 }
 
 #[cfg(test)]
