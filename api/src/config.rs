@@ -187,6 +187,11 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub agent_max_lessons: u32,
 
+    /// Subtopic a LiveKit lesson teaches when its token named none; without
+    /// it, the curriculum's first subtopic (looked up when the job arrives).
+    #[arg(long, env = "LECTERN_DEFAULT_SUBTOPIC", value_parser = name)]
+    pub default_subtopic: Option<String>,
+
     /// `lectern worker` only: address serving `/metrics`, `/health` and
     /// `/ready` (`lectern serve` serves them on --bind).
     #[arg(long, env = "LECTERN_METRICS_ADDR", default_value = DEFAULT_METRICS_ADDR)]
@@ -296,6 +301,7 @@ impl Default for Config {
             livekit_api_secret: None,
             agent_name: DEFAULT_AGENT_NAME.to_owned(),
             agent_max_lessons: DEFAULT_AGENT_MAX_LESSONS,
+            default_subtopic: None,
             metrics_addr: DEFAULT_METRICS_ADDR
                 .parse()
                 .expect("DEFAULT_METRICS_ADDR is a socket address"),
@@ -494,6 +500,15 @@ mod tests {
         assert_eq!(c.metrics_addr.to_string(), "0.0.0.0:9300");
         let err = parse(&["--metrics-addr", "9300"]).unwrap_err();
         assert!(err.contains("--metrics-addr"), "{err}");
+    }
+
+    #[test]
+    fn the_default_subtopic_is_optional_and_must_be_an_id() {
+        assert_eq!(parse(&[]).unwrap().default_subtopic, None);
+        let c = parse(&["--default-subtopic", "fractions-1"]).unwrap();
+        assert_eq!(c.default_subtopic.as_deref(), Some("fractions-1"));
+        let err = parse(&["--default-subtopic", "two words"]).unwrap_err();
+        assert!(err.contains("without spaces"), "{err}");
     }
 
     #[test]

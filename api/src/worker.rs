@@ -98,7 +98,13 @@ fn spawn(state: &AppState) -> anyhow::Result<Option<Worker>> {
     );
     options.drain_timeout = Duration::from_millis(state.config.shutdown_grace_ms);
     options.max_jobs = state.config.agent_max_lessons as usize;
-    let worker = Worker::spawn(options, runner, state.worker_metrics.clone())?;
+    options.default_subtopic = state.config.default_subtopic.clone();
+    let worker = Worker::spawn(
+        options,
+        runner,
+        Arc::new(state.store.clone()),
+        state.worker_metrics.clone(),
+    )?;
     tracing::info!(
         agent_name = %state.config.agent_name,
         url = %livekit.url,

@@ -61,7 +61,13 @@ async fn the_worker_listener_answers_health_readiness_and_metrics() {
         support::LIVEKIT_SECRET,
         "lectern-tutor",
     );
-    let worker = Worker::spawn(options, Arc::new(NoLessons), state.worker_metrics.clone()).unwrap();
+    let worker = Worker::spawn(
+        options,
+        Arc::new(NoLessons),
+        Arc::new(state.store.clone()),
+        state.worker_metrics.clone(),
+    )
+    .unwrap();
     tokio::time::timeout(WAIT, worker.registered())
         .await
         .expect("the worker registers");

@@ -14,28 +14,40 @@
 
 mod connection;
 mod jobs;
+mod lessons;
 mod metrics;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use serde::Deserialize;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 pub use connection::agent_url;
+pub use lessons::SubtopicCatalog;
 pub use metrics::WorkerMetrics;
 
-/// What a dispatched job says about the lesson (from the dispatch metadata JSON
-/// `{"subtopic_id": "...", "learner": "..."}`; learner falls back to the job's
-/// participant identity).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// The lesson an accepted job teaches: the subtopic (as the dispatch metadata
+/// named it, or the worker's default for a room whose token named none,
+/// checked against the curriculum) and the learner, when known.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobMetadata {
     /// The subtopic the lesson starts on.
     pub subtopic_id: String,
-    /// The learner's identity, when known.
-    #[serde(default)]
+    /// The learner's identity, when known; otherwise the first participant
+    /// in the room who is not an agent is the learner.
+    pub learner: Option<String>,
+}
+
+/// What a dispatched job asks for, from its dispatch metadata: empty, or the
+/// JSON object `{"subtopic_id": "...", "learner": "..."}` with either field
+/// optional. The learner falls back to the job's participant identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRequest {
+    /// The subtopic named, if any.
+    pub subtopic_id: Option<String>,
+    /// The learner named (or the job's participant), if any.
     pub learner: Option<String>,
 }
 
@@ -45,33 +57,66 @@ const MAX_ID_LEN: usize = 256;
 /// Why a job's metadata was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MetadataError {
-    /// The metadata is not the expected JSON object.
-    #[error("job metadata is not a JSON object with a subtopic_id: {0}")]
+    /// The metadata is neither empty nor a JSON object.
+    #[error("job metadata is neither empty nor a JSON object: {0}")]
     NotJson(String),
-    /// A field is empty, too long or holds control characters.
-    #[error("job metadata field `{0}` must be 1 to 256 printable characters")]
+    /// A field is not a string, is empty, too long or holds control characters.
+    #[error("job metadata field `{0}` must be a string of 1 to 256 printable characters")]
     BadField(&'static str),
-    /// Neither the metadata nor the job names the learner.
-    #[error("job names no learner (metadata `learner` or a participant)")]
-    NoLearner,
 }
 
-impl JobMetadata {
+impl JobRequest {
     /// Reads a job's dispatch metadata. `participant` is the identity of the
-    /// participant the job was dispatched for, used when the metadata names no
-    /// learner; a job with neither is refused, as a lesson needs its learner.
+    /// participant the job was dispatched for, the learner when the metadata
+    /// names none. Empty metadata (a token that named no subtopic) asks for
+    /// nothing: the worker's default subtopic, the learner found in the room.
     pub fn parse(metadata: &str, participant: Option<&str>) -> Result<Self, MetadataError> {
-        let mut parsed: JobMetadata =
-            serde_json::from_str(metadata).map_err(|e| MetadataError::NotJson(e.to_string()))?;
-        parsed.subtopic_id = valid_id(&parsed.subtopic_id, "subtopic_id")?;
-        parsed.learner = match parsed.learner.as_deref() {
-            Some(learner) => Some(valid_id(learner, "learner")?),
-            None => match participant.filter(|p| !p.is_empty()) {
-                Some(identity) => Some(valid_id(identity, "learner")?),
-                None => return Err(MetadataError::NoLearner),
-            },
+        let mut request = JobRequest {
+            subtopic_id: None,
+            learner: None,
         };
-        Ok(parsed)
+        if !metadata.trim().is_empty() {
+            let value: serde_json::Value = serde_json::from_str(metadata)
+                .map_err(|e| MetadataError::NotJson(e.to_string()))?;
+            let serde_json::Value::Object(fields) = value else {
+                return Err(MetadataError::NotJson(format!(
+                    "{} is not an object",
+                    kind_of(&value)
+                )));
+            };
+            request.subtopic_id = optional_id(&fields, "subtopic_id")?;
+            request.learner = optional_id(&fields, "learner")?;
+        }
+        if request.learner.is_none() {
+            request.learner = participant
+                .filter(|p| !p.is_empty())
+                .map(|identity| valid_id(identity, "learner"))
+                .transpose()?;
+        }
+        Ok(request)
+    }
+}
+
+fn kind_of(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// A field that may be absent or null, else must be a valid id.
+fn optional_id(
+    fields: &serde_json::Map<String, serde_json::Value>,
+    field: &'static str,
+) -> Result<Option<String>, MetadataError> {
+    match fields.get(field) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(value)) => valid_id(value, field).map(Some),
+        Some(_) => Err(MetadataError::BadField(field)),
     }
 }
 
@@ -122,6 +167,12 @@ pub struct WorkerOptions {
     pub max_jobs: usize,
     /// Name the tutor has in the room.
     pub participant_name: String,
+    /// The subtopic of a job whose metadata names none; `None` teaches the
+    /// curriculum's first subtopic (looked up when the job is offered).
+    pub default_subtopic: Option<String>,
+    /// How long looking a job's subtopic up may take before the job is refused
+    /// (LiveKit offers it to another worker when the answer is late).
+    pub lesson_lookup_timeout: Duration,
     /// How often load and status are reported when nothing changes.
     pub status_interval: Duration,
     /// How often the worker pings the server.
@@ -156,6 +207,8 @@ impl WorkerOptions {
             agent_name: agent_name.into(),
             max_jobs: 16,
             participant_name: "Tutor".to_owned(),
+            default_subtopic: None,
+            lesson_lookup_timeout: Duration::from_secs(2),
             status_interval: Duration::from_millis(2500),
             ping_interval: Duration::from_secs(10),
             ping_timeout: Duration::from_secs(30),
@@ -186,10 +239,12 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Starts the worker: connects, registers and keeps reconnecting until shut down.
+    /// Starts the worker: connects, registers and keeps reconnecting until shut
+    /// down. Offered jobs' subtopics are looked up in `subtopics`.
     pub fn spawn(
-        options: WorkerOptions,
+        mut options: WorkerOptions,
         runner: Arc<dyn JobRunner>,
+        subtopics: Arc<dyn SubtopicCatalog>,
         metrics: Arc<WorkerMetrics>,
     ) -> anyhow::Result<Self> {
         anyhow::ensure!(options.max_jobs > 0, "max_jobs must be at least 1");
@@ -197,9 +252,19 @@ impl Worker {
             !options.agent_name.trim().is_empty(),
             "the agent name may not be empty"
         );
+        if let Some(default) = options.default_subtopic.take() {
+            let id = valid_id(&default, "default_subtopic").map_err(|_| {
+                anyhow::anyhow!(
+                    "the default subtopic {default:?} is not a subtopic id (1 to 256 printable characters)"
+                )
+            })?;
+            options.default_subtopic = Some(id);
+        }
         agent_url(&options.url)?;
         let (outbox_tx, outbox_rx) = mpsc::unbounded_channel();
-        let shared = Arc::new(jobs::Shared::new(options, runner, metrics, outbox_tx));
+        let shared = Arc::new(jobs::Shared::new(
+            options, runner, subtopics, metrics, outbox_tx,
+        ));
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(connection::run(shared.clone(), outbox_rx, stop_rx));
         Ok(Self {
@@ -262,47 +327,66 @@ mod tests {
     #[test]
     fn metadata_names_the_subtopic_and_learner() {
         let m =
-            JobMetadata::parse(r#"{"subtopic_id":"fractions-1","learner":"ada"}"#, None).unwrap();
-        assert_eq!(m.subtopic_id, "fractions-1");
+            JobRequest::parse(r#"{"subtopic_id":"fractions-1","learner":"ada"}"#, None).unwrap();
+        assert_eq!(m.subtopic_id.as_deref(), Some("fractions-1"));
         assert_eq!(m.learner.as_deref(), Some("ada"));
     }
 
     #[test]
-    fn the_learner_falls_back_to_the_participant() {
-        let m = JobMetadata::parse(r#"{"subtopic_id":"s"}"#, Some("learner-7")).unwrap();
+    fn the_learner_falls_back_to_the_participant_or_the_room() {
+        let m = JobRequest::parse(r#"{"subtopic_id":"s"}"#, Some("learner-7")).unwrap();
         assert_eq!(m.learner.as_deref(), Some("learner-7"));
-        assert_eq!(
-            JobMetadata::parse(r#"{"subtopic_id":"s"}"#, Some("")),
-            Err(MetadataError::NoLearner)
-        );
+        let m = JobRequest::parse(r#"{"subtopic_id":"s"}"#, Some("")).unwrap();
+        assert_eq!(m.learner, None);
+    }
+
+    #[test]
+    fn metadata_without_a_subtopic_asks_for_the_default() {
+        for empty in ["", "  ", "{}", r#"{"subtopic_id":null}"#] {
+            assert_eq!(
+                JobRequest::parse(empty, None),
+                Ok(JobRequest {
+                    subtopic_id: None,
+                    learner: None
+                }),
+                "{empty:?}"
+            );
+        }
+        let m = JobRequest::parse(r#"{"learner":"ada"}"#, Some("p")).unwrap();
+        assert_eq!((m.subtopic_id, m.learner.as_deref()), (None, Some("ada")));
     }
 
     #[test]
     fn bad_metadata_is_refused() {
-        for bad in ["", "null", "[]", "{}", r#"{"subtopic_id":5}"#, "not json"] {
+        for bad in ["null", "[]", "5", r#""s""#, "not json", "{"] {
             assert!(
                 matches!(
-                    JobMetadata::parse(bad, Some("p")),
+                    JobRequest::parse(bad, Some("p")),
                     Err(MetadataError::NotJson(_))
                 ),
                 "{bad:?}"
             );
         }
-        assert_eq!(
-            JobMetadata::parse(r#"{"subtopic_id":"  "}"#, Some("p")),
-            Err(MetadataError::BadField("subtopic_id"))
-        );
+        for (bad, field) in [
+            (r#"{"subtopic_id":"  "}"#, "subtopic_id"),
+            (r#"{"subtopic_id":5}"#, "subtopic_id"),
+            (r#"{"subtopic_id":"a\nb"}"#, "subtopic_id"),
+            (r#"{"subtopic_id":"s","learner":""}"#, "learner"),
+            (r#"{"subtopic_id":"s","learner":["ada"]}"#, "learner"),
+        ] {
+            assert_eq!(
+                JobRequest::parse(bad, Some("p")),
+                Err(MetadataError::BadField(field)),
+                "{bad:?}"
+            );
+        }
         let long = "x".repeat(MAX_ID_LEN + 1);
         assert_eq!(
-            JobMetadata::parse(
+            JobRequest::parse(
                 &format!(r#"{{"subtopic_id":"s","learner":"{long}"}}"#),
                 None
             ),
             Err(MetadataError::BadField("learner"))
-        );
-        assert_eq!(
-            JobMetadata::parse(r#"{"subtopic_id":"a\nb"}"#, Some("p")),
-            Err(MetadataError::BadField("subtopic_id"))
         );
     }
 }

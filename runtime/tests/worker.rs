@@ -1,5 +1,6 @@
 //! The agent worker against a fake LiveKit agent dispatcher: registration,
-//! accepted and refused jobs, job status, drain and reconnection.
+//! accepted and refused jobs, the default subtopic, job status, drain and
+//! reconnection.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -8,8 +9,11 @@ use std::time::Duration;
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use lectern_fake_livekit::{FakeDispatcher, room_job};
+use lectern_runtime::lesson::Level;
+use lectern_runtime::store::{NewSubtopic, NewTopic, Store};
 use lectern_runtime::worker::{
-    AssignedJob, DrainReport, JobMetadata, JobRunner, Worker, WorkerMetrics, WorkerOptions,
+    AssignedJob, DrainReport, JobMetadata, JobRunner, SubtopicCatalog, Worker, WorkerMetrics,
+    WorkerOptions,
 };
 use livekit_api::access_token::TokenVerifier;
 use livekit_protocol as proto;
@@ -79,6 +83,32 @@ impl JobRunner for TestRunner {
     }
 }
 
+/// The curriculum the worker checks subtopics against: these ids in teaching
+/// order, or `None` for a database that does not answer.
+struct Curriculum(Option<&'static [&'static str]>);
+
+/// What most tests teach from.
+const CURRICULUM: Curriculum = Curriculum(Some(&["fractions-1", "nouns"]));
+
+impl Curriculum {
+    fn ids(&self) -> anyhow::Result<&'static [&'static str]> {
+        self.0
+            .ok_or_else(|| anyhow::anyhow!("connection refused by the database"))
+    }
+}
+
+impl SubtopicCatalog for Curriculum {
+    fn has_subtopic<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<bool>> {
+        let found = self.ids().map(|ids| ids.contains(&id));
+        async move { found }.boxed()
+    }
+
+    fn first_subtopic(&self) -> BoxFuture<'_, anyhow::Result<Option<String>>> {
+        let first = self.ids().map(|ids| ids.first().map(|s| (*s).to_owned()));
+        async move { first }.boxed()
+    }
+}
+
 struct Setup {
     fake: FakeDispatcher,
     worker: Worker,
@@ -87,6 +117,14 @@ struct Setup {
 }
 
 async fn setup(configure: impl FnOnce(&mut WorkerOptions), on_shutdown: OnShutdown) -> Setup {
+    setup_with(Arc::new(CURRICULUM), configure, on_shutdown).await
+}
+
+async fn setup_with(
+    subtopics: Arc<dyn SubtopicCatalog>,
+    configure: impl FnOnce(&mut WorkerOptions),
+    on_shutdown: OnShutdown,
+) -> Setup {
     let fake = FakeDispatcher::start().await.unwrap();
     let mut options = WorkerOptions::new(fake.url(), KEY, SECRET, "lectern-tutor");
     options.reconnect_min = Duration::from_millis(50);
@@ -98,7 +136,7 @@ async fn setup(configure: impl FnOnce(&mut WorkerOptions), on_shutdown: OnShutdo
         started: tx,
         on_shutdown,
     });
-    let worker = Worker::spawn(options, runner, metrics.clone()).unwrap();
+    let worker = Worker::spawn(options, runner, subtopics, metrics.clone()).unwrap();
     tokio::time::timeout(WAIT, worker.registered())
         .await
         .expect("the worker registers");
@@ -108,6 +146,21 @@ async fn setup(configure: impl FnOnce(&mut WorkerOptions), on_shutdown: OnShutdo
         metrics,
         started,
     }
+}
+
+/// Dispatches job `id` into a room and says whether the worker took it.
+async fn takes(s: &Setup, id: &str, metadata: &str, participant: Option<&str>) -> bool {
+    s.fake
+        .dispatch(room_job(id, "room", metadata, participant), WAIT)
+        .await
+        .unwrap()
+        .available
+}
+
+fn refused_unknown(s: &Setup) -> u64 {
+    s.metrics
+        .jobs_refused_unknown_subtopic
+        .load(Ordering::Relaxed)
 }
 
 async fn next_started(started: &mut mpsc::UnboundedReceiver<Started>) -> Started {
@@ -392,34 +445,36 @@ async fn refuses_jobs_when_full_and_takes_them_again_when_a_slot_frees() {
 }
 
 #[tokio::test]
-async fn jobs_without_a_subtopic_or_learner_are_refused() {
+async fn malformed_metadata_and_unknown_subtopics_are_refused() {
     let mut s = setup(|_| {}, OnShutdown::Ignore).await;
-    let bad = [
-        ("AJ_a", "", Some("learner-1")),
-        ("AJ_b", "{}", Some("learner-1")),
-        ("AJ_c", "not json", Some("learner-1")),
-        ("AJ_d", r#"{"subtopic_id":""}"#, Some("learner-1")),
-        ("AJ_e", r#"{"subtopic_id":42}"#, Some("learner-1")),
-        ("AJ_f", r#"{"subtopic_id":"fractions-1"}"#, None),
-        (
-            "AJ_g",
-            r#"{"subtopic_id":"fractions-1","learner":" "}"#,
-            None,
-        ),
+    let malformed = [
+        ("AJ_a", "not json"),
+        ("AJ_b", "[]"),
+        ("AJ_c", r#"{"subtopic_id":""}"#),
+        ("AJ_d", r#"{"subtopic_id":42}"#),
+        ("AJ_e", r#"{"subtopic_id":"fractions-1","learner":" "}"#),
     ];
-    for (id, metadata, participant) in bad {
-        let answer = s
-            .fake
-            .dispatch(room_job(id, "room", metadata, participant), WAIT)
-            .await
-            .unwrap();
-        assert!(!answer.available, "{id} {metadata:?} was accepted");
+    for (id, metadata) in malformed {
+        assert!(
+            !takes(&s, id, metadata, Some("learner-1")).await,
+            "{id} {metadata:?} was accepted"
+        );
     }
     assert_eq!(
         s.metrics.jobs_refused_invalid.load(Ordering::Relaxed),
-        bad.len() as u64
+        malformed.len() as u64
     );
+    assert!(
+        !takes(&s, "AJ_f", r#"{"subtopic_id":"verbs-9"}"#, None).await,
+        "an unknown subtopic was accepted"
+    );
+    assert_eq!(refused_unknown(&s), 1);
     assert!(s.started.try_recv().is_err(), "no refused job may run");
+    let text = s.metrics.render_prometheus();
+    assert!(
+        text.contains("lectern_worker_jobs_refused_total{reason=\"unknown_subtopic\"} 1"),
+        "{text}"
+    );
 
     // The learner falls back to the participant the job was dispatched for.
     let answer = s
@@ -438,6 +493,140 @@ async fn jobs_without_a_subtopic_or_learner_are_refused() {
     assert!(answer.available);
     let lesson = next_started(&mut s.started).await;
     assert_eq!(lesson.metadata.learner.as_deref(), Some("learner-9"));
+}
+
+#[tokio::test]
+async fn a_job_naming_no_subtopic_teaches_the_default() {
+    // A token that named no subtopic: empty dispatch metadata, and a room job
+    // has no participant, so the learner is whoever joins.
+    let mut s = setup(|_| {}, OnShutdown::Ignore).await;
+    for (id, metadata) in [("AJ_1", ""), ("AJ_2", "{}")] {
+        assert!(
+            takes(&s, id, metadata, None).await,
+            "{metadata:?} was refused"
+        );
+        let lesson = next_started(&mut s.started).await;
+        assert_eq!(
+            lesson.metadata,
+            JobMetadata {
+                subtopic_id: "fractions-1".into(),
+                learner: None
+            },
+            "the curriculum's first subtopic"
+        );
+    }
+
+    // A configured default wins over the first subtopic...
+    let mut s = setup(
+        |o| o.default_subtopic = Some("nouns".into()),
+        OnShutdown::Ignore,
+    )
+    .await;
+    assert!(takes(&s, "AJ_3", "", Some("ada")).await);
+    let lesson = next_started(&mut s.started).await;
+    assert_eq!(lesson.metadata.subtopic_id, "nouns");
+    assert_eq!(lesson.metadata.learner.as_deref(), Some("ada"));
+    // ...but not over a subtopic the job names.
+    assert!(takes(&s, "AJ_4", r#"{"subtopic_id":"fractions-1"}"#, None).await);
+    let lesson = next_started(&mut s.started).await;
+    assert_eq!(lesson.metadata.subtopic_id, "fractions-1");
+
+    // A default that is not in the curriculum refuses such jobs.
+    let mut s = setup(
+        |o| o.default_subtopic = Some("gone".into()),
+        OnShutdown::Ignore,
+    )
+    .await;
+    assert!(!takes(&s, "AJ_5", "", None).await);
+    assert_eq!(refused_unknown(&s), 1);
+    assert!(s.started.try_recv().is_err());
+}
+
+#[tokio::test]
+async fn jobs_are_refused_while_the_curriculum_cannot_be_read() {
+    let mut s = setup_with(Arc::new(Curriculum(None)), |_| {}, OnShutdown::Ignore).await;
+    assert!(!takes(&s, "AJ_1", "", None).await);
+    assert!(!takes(&s, "AJ_2", r#"{"subtopic_id":"fractions-1"}"#, None).await);
+    assert_eq!(
+        s.metrics
+            .jobs_refused_curriculum_unavailable
+            .load(Ordering::Relaxed),
+        2
+    );
+    assert!(s.started.try_recv().is_err());
+    // Nothing was reserved: the worker reports no load.
+    let (_, status) = s
+        .fake
+        .wait_for(0, WAIT, |r| match &r.message {
+            FromWorker::UpdateWorker(u) if u.seq > 1 => Some(*u),
+            _ => None,
+        })
+        .await
+        .unwrap();
+    assert_eq!((status.status, status.load), (Some(AVAILABLE), 0.0));
+}
+
+#[tokio::test]
+async fn the_default_subtopic_comes_from_the_store_when_the_job_arrives() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("lectern.db").display());
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let mut s = setup_with(Arc::new(store.clone()), |_| {}, OnShutdown::Ignore).await;
+
+    // An empty curriculum has nothing to teach.
+    assert!(!takes(&s, "AJ_1", "", None).await);
+    assert_eq!(refused_unknown(&s), 1);
+
+    // Imported afterwards: the next job finds it. The first topic by
+    // position, its first subtopic by position.
+    let content = store.content();
+    for (id, position) in [("later", 1), ("first", 0)] {
+        content
+            .create_topic(&NewTopic {
+                id: id.into(),
+                title: format!("Topic {id}"),
+                description: String::new(),
+                position: Some(position),
+            })
+            .await
+            .unwrap();
+    }
+    for (id, topic, position) in [
+        ("later-1", "later", 0),
+        ("first-2", "first", 1),
+        ("first-1", "first", 0),
+    ] {
+        content
+            .create_subtopic(&subtopic(id, topic, position))
+            .await
+            .unwrap();
+    }
+    assert!(takes(&s, "AJ_2", "", None).await);
+    let lesson = next_started(&mut s.started).await;
+    assert_eq!(lesson.metadata.subtopic_id, "first-1");
+    // A named subtopic is checked against the store too.
+    assert!(takes(&s, "AJ_3", r#"{"subtopic_id":"later-1"}"#, None).await);
+    assert!(!takes(&s, "AJ_4", r#"{"subtopic_id":"later-9"}"#, None).await);
+    assert_eq!(refused_unknown(&s), 2);
+    let lesson = next_started(&mut s.started).await;
+    assert_eq!(lesson.metadata.subtopic_id, "later-1");
+    store.close().await;
+}
+
+fn subtopic(id: &str, topic: &str, position: i64) -> NewSubtopic {
+    NewSubtopic {
+        id: id.into(),
+        topic_id: topic.into(),
+        title: format!("Subtopic {id}"),
+        summary: String::new(),
+        level: Level::Beginner,
+        content: "Content.".into(),
+        objectives: Vec::new(),
+        key_points: Vec::new(),
+        examples: Vec::new(),
+        position: Some(position),
+    }
 }
 
 #[tokio::test]
@@ -611,4 +800,24 @@ async fn reconnects_after_the_dispatcher_drops_the_connection() {
     assert_eq!(next_started(&mut s.started).await.job_id, "AJ_2");
     assert_eq!(s.metrics.registrations.load(Ordering::Relaxed), 2);
     assert!(s.metrics.connection_failures.load(Ordering::Relaxed) >= 2);
+}
+
+#[tokio::test]
+async fn a_blank_default_subtopic_stops_the_worker_before_it_connects() {
+    let mut options = WorkerOptions::new("ws://127.0.0.1:9", KEY, SECRET, "lectern-tutor");
+    options.default_subtopic = Some(" \t".into());
+    let runner = Arc::new(TestRunner {
+        started: mpsc::unbounded_channel().0,
+        on_shutdown: OnShutdown::Ignore,
+    });
+    let error = Worker::spawn(
+        options,
+        runner,
+        Arc::new(CURRICULUM),
+        Arc::new(WorkerMetrics::default()),
+    )
+    .err()
+    .expect("a blank default subtopic is refused")
+    .to_string();
+    assert!(error.contains("default subtopic"), "{error}");
 }

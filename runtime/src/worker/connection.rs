@@ -270,7 +270,12 @@ async fn session(
             frame = next_message(&mut ws) => {
                 last_heard = Instant::now();
                 match frame?.message {
-                    Some(In::Availability(request)) => shared.answer_availability(request),
+                    Some(In::Availability(request)) => {
+                        // Answering looks the subtopic up in the curriculum:
+                        // the connection keeps serving meanwhile.
+                        let shared = shared.clone();
+                        tokio::spawn(async move { shared.answer_availability(request).await });
+                    }
                     Some(In::Assignment(assignment)) => shared.start_assigned(assignment),
                     Some(In::Termination(termination)) => shared.terminate(&termination.job_id),
                     Some(In::Pong(pong)) => tracing::trace!(

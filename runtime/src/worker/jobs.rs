@@ -9,7 +9,10 @@ use livekit_protocol as proto;
 use proto::worker_message::Message as Out;
 use tokio::sync::{Notify, mpsc, watch};
 
-use super::{AssignedJob, DrainReport, JobMetadata, JobRunner, WorkerMetrics, WorkerOptions};
+use super::lessons::{self, SubtopicCatalog};
+use super::{
+    AssignedJob, DrainReport, JobMetadata, JobRequest, JobRunner, WorkerMetrics, WorkerOptions,
+};
 
 /// Why an availability request was answered no.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +20,11 @@ pub(crate) enum Refusal {
     Full,
     Draining,
     InvalidMetadata,
+    /// The subtopic asked for (or the default one) is not in the curriculum,
+    /// or the curriculum is empty.
+    UnknownSubtopic,
+    /// The curriculum could not be read in time.
+    CurriculumUnavailable,
 }
 
 /// A job the worker said yes to, holding a slot until its assignment arrives.
@@ -69,6 +77,7 @@ pub(crate) struct Shared {
     /// Wakes the connection task to report status now.
     pub status_changed: Notify,
     runner: Arc<dyn JobRunner>,
+    subtopics: Arc<dyn SubtopicCatalog>,
     state: Mutex<State>,
     running: watch::Sender<usize>,
     /// Job replies and job status updates, sent in order by whichever
@@ -80,6 +89,7 @@ impl Shared {
     pub fn new(
         options: WorkerOptions,
         runner: Arc<dyn JobRunner>,
+        subtopics: Arc<dyn SubtopicCatalog>,
         metrics: Arc<WorkerMetrics>,
         outbox: mpsc::UnboundedSender<proto::WorkerMessage>,
     ) -> Self {
@@ -90,6 +100,7 @@ impl Shared {
             registration: watch::Sender::new(None),
             status_changed: Notify::new(),
             runner,
+            subtopics,
             state: Mutex::default(),
             running: watch::Sender::new(0),
             outbox,
@@ -128,13 +139,14 @@ impl Shared {
     }
 
     /// Answers an availability request: yes (reserving a slot) when there is
-    /// room, the worker is not draining and the metadata names the lesson.
-    pub fn answer_availability(&self, request: proto::AvailabilityRequest) {
+    /// room, the worker is not draining, the metadata is well formed and the
+    /// subtopic it asks for (or the default one) is in the curriculum.
+    pub async fn answer_availability(&self, request: proto::AvailabilityRequest) {
         let Some(job) = request.job else {
             tracing::warn!("availability request without a job");
             return;
         };
-        let decision = self.decide(&job);
+        let decision = self.decide(&job).await;
         let answer = match decision {
             Ok(()) => {
                 self.metrics.accepted();
@@ -160,33 +172,78 @@ impl Shared {
         self.status_changed.notify_one();
     }
 
-    fn decide(&self, job: &proto::Job) -> Result<(), Refusal> {
+    /// Whether a job could take a slot now: `Ok(true)` when it already holds one
+    /// (offered again after a lost answer).
+    fn room_for(&self, state: &mut State, job_id: &str, now: Instant) -> Result<bool, Refusal> {
+        if state.draining {
+            return Err(Refusal::Draining);
+        }
+        state.purge_expired(now);
+        if state.running.contains_key(job_id) || state.reserved.contains_key(job_id) {
+            return Ok(true);
+        }
+        if state.taken() >= self.options.max_jobs {
+            tracing::info!(%job_id, max_jobs = self.options.max_jobs, "refused a job: full");
+            return Err(Refusal::Full);
+        }
+        Ok(false)
+    }
+
+    async fn decide(&self, job: &proto::Job) -> Result<(), Refusal> {
         let participant = job.participant.as_ref().map(|p| p.identity.as_str());
-        let metadata = match JobMetadata::parse(&job.metadata, participant) {
-            Ok(m) => m,
+        let request = match JobRequest::parse(&job.metadata, participant) {
+            Ok(r) => r,
             Err(e) => {
                 tracing::warn!(job_id = %job.id, error = %e, "refused a job");
                 return Err(Refusal::InvalidMetadata);
             }
         };
-        let now = Instant::now();
-        let mut state = self.state();
-        if state.draining {
-            return Err(Refusal::Draining);
-        }
-        state.purge_expired(now);
-        if state.running.contains_key(&job.id) || state.reserved.contains_key(&job.id) {
-            // Offered again (a retry after a lost answer): the slot is already ours.
+        // Full or draining needs no trip to the database.
+        let held = {
+            let mut state = self.state();
+            self.room_for(&mut state, &job.id, Instant::now())?
+        };
+        if held {
             return Ok(());
         }
-        if state.taken() >= self.options.max_jobs {
-            tracing::info!(job_id = %job.id, max_jobs = self.options.max_jobs, "refused a job: full");
-            return Err(Refusal::Full);
+        let lookup = lessons::choose(
+            self.subtopics.as_ref(),
+            self.options.default_subtopic.as_deref(),
+            request.subtopic_id.as_deref(),
+        );
+        let subtopic_id =
+            match tokio::time::timeout(self.options.lesson_lookup_timeout, lookup).await {
+                Ok(Ok(id)) => id,
+                Ok(Err(no_lesson)) => {
+                    tracing::warn!(job_id = %job.id, reason = %no_lesson.reason, "refused a job");
+                    return Err(no_lesson.refusal);
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        job_id = %job.id,
+                        timeout_ms = self.options.lesson_lookup_timeout.as_millis() as u64,
+                        "refused a job: the curriculum did not answer in time; check the database"
+                    );
+                    return Err(Refusal::CurriculumUnavailable);
+                }
+            };
+        if request.subtopic_id.is_none() {
+            tracing::info!(job_id = %job.id, %subtopic_id, "the job names no subtopic; teaching the default");
+        }
+        // The lookup took time: the slot is checked again, under the same
+        // lock that takes it.
+        let now = Instant::now();
+        let mut state = self.state();
+        if self.room_for(&mut state, &job.id, now)? {
+            return Ok(());
         }
         state.reserved.insert(
             job.id.clone(),
             Reservation {
-                metadata,
+                metadata: JobMetadata {
+                    subtopic_id,
+                    learner: request.learner,
+                },
                 expires: now + self.options.assignment_timeout,
             },
         );

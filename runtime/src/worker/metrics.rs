@@ -14,8 +14,13 @@ pub struct WorkerMetrics {
     pub jobs_refused_full: AtomicU64,
     /// Jobs refused while draining.
     pub jobs_refused_draining: AtomicU64,
-    /// Jobs refused because their metadata did not name the lesson.
+    /// Jobs refused because their metadata was malformed.
     pub jobs_refused_invalid: AtomicU64,
+    /// Jobs refused because their subtopic (or the default one) is not in the
+    /// curriculum, or the curriculum is empty.
+    pub jobs_refused_unknown_subtopic: AtomicU64,
+    /// Jobs refused because the curriculum could not be read in time.
+    pub jobs_refused_curriculum_unavailable: AtomicU64,
     /// Lessons running now.
     pub jobs_active: AtomicI64,
     /// Lessons that ended cleanly.
@@ -42,6 +47,8 @@ impl WorkerMetrics {
             Refusal::Full => &self.jobs_refused_full,
             Refusal::Draining => &self.jobs_refused_draining,
             Refusal::InvalidMetadata => &self.jobs_refused_invalid,
+            Refusal::UnknownSubtopic => &self.jobs_refused_unknown_subtopic,
+            Refusal::CurriculumUnavailable => &self.jobs_refused_curriculum_unavailable,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -69,6 +76,10 @@ impl WorkerMetrics {
         self.jobs_refused_full.load(Ordering::Relaxed)
             + self.jobs_refused_draining.load(Ordering::Relaxed)
             + self.jobs_refused_invalid.load(Ordering::Relaxed)
+            + self.jobs_refused_unknown_subtopic.load(Ordering::Relaxed)
+            + self
+                .jobs_refused_curriculum_unavailable
+                .load(Ordering::Relaxed)
     }
 
     /// The metrics in the Prometheus text exposition format.
@@ -91,6 +102,11 @@ impl WorkerMetrics {
             ("full", &self.jobs_refused_full),
             ("draining", &self.jobs_refused_draining),
             ("invalid_metadata", &self.jobs_refused_invalid),
+            ("unknown_subtopic", &self.jobs_refused_unknown_subtopic),
+            (
+                "curriculum_unavailable",
+                &self.jobs_refused_curriculum_unavailable,
+            ),
         ] {
             let _ = writeln!(
                 out,
@@ -158,6 +174,7 @@ mod tests {
         m.accepted();
         m.refused(Refusal::Full);
         m.refused(Refusal::InvalidMetadata);
+        m.refused(Refusal::UnknownSubtopic);
         m.job_started();
         m.job_started();
         m.job_finished(false);
@@ -167,12 +184,14 @@ mod tests {
             "lectern_worker_jobs_refused_total{reason=\"full\"} 1",
             "lectern_worker_jobs_refused_total{reason=\"draining\"} 0",
             "lectern_worker_jobs_refused_total{reason=\"invalid_metadata\"} 1",
+            "lectern_worker_jobs_refused_total{reason=\"unknown_subtopic\"} 1",
+            "lectern_worker_jobs_refused_total{reason=\"curriculum_unavailable\"} 0",
             "lectern_worker_jobs_finished_total{outcome=\"failed\"} 1",
             "lectern_worker_jobs_active 1",
             "# TYPE lectern_worker_jobs_active gauge",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
         }
-        assert_eq!(m.jobs_refused(), 2);
+        assert_eq!(m.jobs_refused(), 3);
     }
 }
