@@ -100,18 +100,24 @@ fn per_frame_ns(mut f: impl FnMut()) -> f64 {
 fn audio_path() {
     let mic = audio::tone(48_000, 440.0, 8000.0, audio::SAMPLES_PER_FRAME_48K, 0);
     let mut down = Downsampler::new();
+    // Buffers are reused across frames, as the transports do.
     let mut out24 = Vec::with_capacity(audio::SAMPLES_PER_FRAME_24K);
+    let mut text = String::new();
     let inbound = per_frame_ns(|| {
         out24.clear();
+        text.clear();
         down.process(black_box(&mic), &mut out24);
-        black_box(audio::pcm16_to_base64(&out24));
+        audio::pcm16_append_base64(&out24, &mut text);
+        black_box(&text);
     });
     let b64 = audio::pcm16_to_base64(&audio::tone(24_000, 440.0, 8000.0, 480, 0));
     let mut up = Upsampler::new();
+    let mut pcm = Vec::with_capacity(audio::SAMPLES_PER_FRAME_24K);
     let mut out48 = Vec::with_capacity(audio::SAMPLES_PER_FRAME_48K);
     let outbound = per_frame_ns(|| {
+        pcm.clear();
         out48.clear();
-        let pcm = audio::base64_to_pcm16(black_box(&b64)).unwrap();
+        audio::base64_to_pcm16_into(black_box(&b64), &mut pcm).unwrap();
         up.process(&pcm, &mut out48);
         black_box(&out48);
     });
@@ -265,7 +271,10 @@ async fn one_round(
         .unwrap();
     let mut to_peer = child.stdin.take().unwrap();
     let mut from_peer = BufReader::new(child.stdout.take().unwrap()).lines();
-    let fake_url = from_peer.next_line().await.ok()??;
+    let Ok(Some(fake_url)) = from_peer.next_line().await else {
+        eprintln!("the peer did not start");
+        return None;
+    };
     let fake_url = fake_url.strip_prefix("fake ")?.to_string();
 
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -335,12 +344,15 @@ async fn one_round(
                 }
                 break;
             }
-            Some("error") => {
+            Some("error" | "error:") => {
                 eprintln!("peer: {line}");
                 break;
             }
             _ => {}
         }
+    }
+    if report.is_none() {
+        eprintln!("the peer ended without a result");
     }
     let _ = child.wait().await;
     if let Ok(Ok(runs)) = tokio::time::timeout(Duration::from_secs(5), server).await {
@@ -474,8 +486,12 @@ mod peer {
         let mut stop_rx = window.clone();
         let sender = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(audio::FRAME_MS as u64));
-            // One period of a 200 Hz tone fits a 20 ms frame exactly.
+            // One period of a 200 Hz tone fits a 20 ms frame exactly. Its
+            // bytes are built once; each frame only writes its stamp in.
             let frame = audio::tone(24_000, 200.0, 3000.0, audio::SAMPLES_PER_FRAME_24K, 0);
+            let mut frame_bytes = Vec::with_capacity(frame.len() * 2);
+            audio::pcm16_to_le_bytes(&frame, &mut frame_bytes);
+            let mut head = [0i16; 5];
             loop {
                 tick.tick().await;
                 if let Some((_, stop_at)) = *stop_rx.borrow_and_update()
@@ -483,10 +499,11 @@ mod peer {
                 {
                     break;
                 }
-                let mut pcm = frame.clone();
-                signal::stamp(&mut pcm);
-                let mut bytes = Vec::with_capacity(960);
-                audio::pcm16_to_le_bytes(&pcm, &mut bytes);
+                signal::stamp(&mut head);
+                let mut bytes = frame_bytes.clone();
+                for (b, s) in bytes.chunks_exact_mut(2).zip(head) {
+                    b.copy_from_slice(&s.to_le_bytes());
+                }
                 if sink.send(Message::Binary(bytes.into())).await.is_err() {
                     return;
                 }
@@ -509,11 +526,10 @@ mod peer {
                 if now < from || now > stop_at {
                     continue;
                 }
-                let head: Vec<i16> = b
-                    .chunks_exact(2)
-                    .take(5)
-                    .map(|c| i16::from_le_bytes([c[0], c[1]]))
-                    .collect();
+                let mut head = [0i16; 5];
+                for (s, c) in head.iter_mut().zip(b.chunks_exact(2)) {
+                    *s = i16::from_le_bytes([c[0], c[1]]);
+                }
                 if let Some(sent) = signal::read_stamp(&head) {
                     lat.push(now_ns.saturating_sub(sent));
                 }

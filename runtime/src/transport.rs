@@ -13,6 +13,7 @@
 //!   needs the cargo feature `livekit`).
 
 pub mod livekit;
+pub(crate) mod outbox;
 pub mod ws;
 
 use std::future::Future;

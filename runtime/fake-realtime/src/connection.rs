@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -16,14 +16,15 @@ use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, 
 use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 
+use crate::outbox::Outbox;
 use crate::script::{Action, Pace};
 use crate::signal;
 use crate::{Shared, Trigger as T};
 
 const FRAME_MS: u64 = 20;
 
-enum Out {
-    Text(String),
+/// Ends the connection, after what was emitted before.
+enum End {
     Close(u16),
     Drop,
 }
@@ -39,7 +40,10 @@ struct ConnState {
 struct Conn {
     id: usize,
     shared: Arc<Shared>,
-    out: mpsc::UnboundedSender<Out>,
+    /// Events are written straight into the socket by whichever task emits
+    /// them (hundreds of simulated lessons stream audio through the fake).
+    out: Arc<Outbox<Message>>,
+    end: mpsc::UnboundedSender<End>,
     state: Mutex<ConnState>,
     cancel: AtomicBool,
     counter: AtomicU64,
@@ -56,13 +60,13 @@ impl Conn {
 
     /// Sends an already serialised server event. False once the socket is gone.
     fn emit_text(&self, text: String) -> bool {
-        self.out.send(Out::Text(text)).is_ok()
+        self.out.send(Message::text(text)).is_ok()
     }
 
     /// Sends a server event (adds `event_id`). False once the socket is gone.
     fn emit(&self, mut event: Value) -> bool {
         event["event_id"] = Value::String(self.next_id("event"));
-        self.out.send(Out::Text(event.to_string())).is_ok()
+        self.emit_text(event.to_string())
     }
 
     fn error(&self, kind: &str, code: &str, message: &str) {
@@ -107,12 +111,16 @@ pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>, id: usize) {
         .expect("auth lock")
         .push(auth.lock().expect("auth lock").clone());
     let Ok(ws) = ws else { return };
-    let (mut sink, mut source) = ws.split();
-    let (out_tx, mut out_rx) = mpsc::unbounded_channel();
+    let (sink, mut source) = ws.split();
+    let out = Outbox::new(sink, |e: tokio_tungstenite::tungstenite::Error| {
+        e.to_string()
+    });
+    let (end_tx, mut end_rx) = mpsc::unbounded_channel();
     let conn = Arc::new(Conn {
         id,
         shared: shared.clone(),
-        out: out_tx,
+        out: out.clone(),
+        end: end_tx,
         state: Mutex::new(ConnState {
             session: json!({"type": "realtime", "object": "realtime.session",
                 "id": format!("sess_{id}"), "model": "gpt-realtime",
@@ -122,6 +130,8 @@ pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>, id: usize) {
         cancel: AtomicBool::new(false),
         counter: AtomicU64::new(0),
     });
+    let writer = out.run();
+    tokio::pin!(writer);
     let (actions_tx, actions_rx) = mpsc::unbounded_channel::<Vec<Action>>();
     let actor = tokio::spawn(run_actions(conn.clone(), actions_rx));
     let session = conn.state.lock().expect("state lock").session.clone();
@@ -131,45 +141,23 @@ pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>, id: usize) {
     }
     loop {
         tokio::select! {
-            out = out_rx.recv() => match out {
-                Some(Out::Text(t)) => {
-                    // Queued events go out with one flush.
-                    if sink.feed(Message::text(t)).await.is_err() { break; }
-                    let mut more = None;
-                    for _ in 0..32 {
-                        match out_rx.try_recv() {
-                            Ok(Out::Text(t)) => {
-                                if sink.feed(Message::text(t)).await.is_err() { break; }
-                            }
-                            Ok(other) => { more = Some(other); break; }
-                            Err(_) => break,
-                        }
-                    }
-                    if sink.flush().await.is_err() { break; }
-                    match more {
-                        Some(Out::Close(code)) => {
-                            let _ = sink.send(Message::Close(Some(CloseFrame {
-                                code: code.into(), reason: "closed by script".into() }))).await;
-                            break;
-                        }
-                        Some(Out::Drop) => break,
-                        _ => {}
-                    }
+            _ = writer.as_mut() => break,
+            end = end_rx.recv() => {
+                if let Some(End::Close(code)) = end {
+                    out.close(Some(Message::Close(Some(CloseFrame {
+                        code: code.into(), reason: "closed by script".into() }))));
+                    let _ = tokio::time::timeout(Duration::from_secs(1), writer.as_mut()).await;
                 }
-                Some(Out::Close(code)) => {
-                    let _ = sink.send(Message::Close(Some(CloseFrame {
-                        code: code.into(), reason: "closed by script".into() }))).await;
-                    break;
-                }
-                Some(Out::Drop) | None => break,
-            },
+                break;
+            }
             msg = source.next() => match msg {
                 Some(Ok(Message::Text(t))) => {
                     if let Some(actions) = on_client_event(&conn, t.as_str()) {
                         let _ = actions_tx.send(actions);
                     }
                 }
-                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Binary(_) | Message::Frame(_))) => {}
+                Some(Ok(Message::Ping(_))) => out.flush(),
+                Some(Ok(Message::Pong(_) | Message::Binary(_) | Message::Frame(_))) => {}
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
             },
         }
@@ -193,24 +181,16 @@ fn on_client_event(conn: &Conn, text: &str) -> Option<Vec<Action>> {
     {
         shared.audio_appends.fetch_add(1, Ordering::Relaxed);
         if shared.options.stamp_frames {
-            read_stamp_of(shared, audio.get(..16).unwrap_or(""));
+            read_stamp_of(shared, audio);
         }
         return shared.fire(&T::Audio);
     }
     on_event(conn, text)
 }
 
-/// Records the latency of a stamped frame, given the base64 of its start.
-fn read_stamp_of(shared: &Shared, b64_head: &str) {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(b64_head)
-        .unwrap_or_default();
-    let pcm: Vec<i16> = bytes
-        .chunks_exact(2)
-        .take(5)
-        .map(|b| i16::from_le_bytes([b[0], b[1]]))
-        .collect();
-    if let Some(sent) = signal::read_stamp(&pcm) {
+/// Records the latency of a stamped frame, given its base64.
+fn read_stamp_of(shared: &Shared, b64: &str) {
+    if let Some(sent) = signal::read_stamp_base64(b64) {
         let latency = signal::clock_ns().saturating_sub(sent);
         shared
             .input_latency_ns
@@ -238,7 +218,7 @@ fn on_event(conn: &Conn, text: &str) -> Option<Vec<Action>> {
             .decode(audio)
             .unwrap_or_default();
         if shared.options.stamp_frames {
-            read_stamp_of(shared, audio.get(..16).unwrap_or(""));
+            read_stamp_of(shared, audio);
         }
         event["audio_bytes"] = json!(bytes.len());
         event.as_object_mut().map(|o| o.remove("audio"));
@@ -411,11 +391,11 @@ async fn run_action(conn: &Conn, action: Action) -> bool {
             {"name": "requests", "limit": 1000, "remaining": remaining_requests, "reset_seconds": 1.5},
             {"name": "tokens", "limit": 100000, "remaining": remaining_tokens, "reset_seconds": 2.0}]})),
         Action::Close { code } => {
-            let _ = conn.out.send(Out::Close(code));
+            let _ = conn.end.send(End::Close(code));
             false
         }
         Action::Drop => {
-            let _ = conn.out.send(Out::Drop);
+            let _ = conn.end.send(End::Drop);
             false
         }
         Action::UserTurn { transcript } => {
@@ -520,7 +500,7 @@ async fn audio_response(
     let mut status = "completed";
     for i in 0..frames {
         if drop_after == Some(i) {
-            let _ = conn.out.send(Out::Drop);
+            let _ = conn.end.send(End::Drop);
             return false;
         }
         if barge_in_after == Some(i) {
@@ -539,17 +519,9 @@ async fn audio_response(
         } else {
             tokio::task::yield_now().await;
         }
-        let mut pcm = signal::voice_frame(i as u64);
-        if conn.shared.options.stamp_frames {
-            signal::stamp(&mut pcm);
-        }
-        let mut bytes = Vec::with_capacity(pcm.len() * 2);
-        for s in &pcm {
-            bytes.extend_from_slice(&s.to_le_bytes());
-        }
         // Written by hand: fifty of these a second per connection. The ids
         // are generated here and need no escaping.
-        let mut text = String::with_capacity(200 + bytes.len() * 4 / 3);
+        let mut text = String::with_capacity(200 + signal::FRAME_SAMPLES * 8 / 3);
         text.push_str(r#"{"type":"response.output_audio.delta","event_id":""#);
         text.push_str(&conn.next_id("event"));
         text.push_str(r#"","response_id":""#);
@@ -557,7 +529,7 @@ async fn audio_response(
         text.push_str(r#"","item_id":""#);
         text.push_str(&item_id);
         text.push_str(r#"","output_index":0,"content_index":0,"delta":""#);
-        base64::engine::general_purpose::STANDARD.encode_string(&bytes, &mut text);
+        signal::voice_frame_base64(i as u64, conn.shared.options.stamp_frames, &mut text);
         text.push_str(r#""}"#);
         if !conn.emit_text(text) {
             return false;

@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 mod connection;
+mod outbox;
 pub mod script;
 pub mod signal;
 

@@ -15,9 +15,71 @@ const VOICE_PERIOD_FRAMES: usize = 25;
 /// resamplers and level meters see something other than silence. Computed
 /// once per period: hundreds of simulated lessons share it.
 pub fn voice_frame(frame_index: u64) -> Vec<i16> {
+    voice_frame_head(frame_index).to_vec()
+}
+
+/// [`voice_frame`] as the base64 of its PCM16 little-endian bytes, as an
+/// audio delta carries it; with `stamped`, the stamp of [`stamp`] written in.
+///
+/// Only the first [`STAMP_B64_CHARS`] characters hold the stamp, so the
+/// rest comes from a copy encoded once per period: the fake serves hundreds
+/// of simulated lessons at 50 frames a second each.
+pub fn voice_frame_base64(frame_index: u64, stamped: bool, out: &mut String) {
+    use base64::Engine as _;
+    static PERIOD: OnceLock<Vec<String>> = OnceLock::new();
+    let period = PERIOD.get_or_init(|| {
+        (0..VOICE_PERIOD_FRAMES)
+            .map(|i| {
+                let bytes: Vec<u8> = compute_voice_frame(i)
+                    .iter()
+                    .flat_map(|s| s.to_le_bytes())
+                    .collect();
+                base64::engine::general_purpose::STANDARD.encode(bytes)
+            })
+            .collect()
+    });
+    let cached = &period[frame_index as usize % VOICE_PERIOD_FRAMES];
+    if !stamped {
+        out.push_str(cached);
+        return;
+    }
+    let mut head = [0i16; STAMP_B64_CHARS / 4 * 3 / 2];
+    let voice = voice_frame_head(frame_index);
+    let n = head.len();
+    head.copy_from_slice(&voice[..n]);
+    stamp(&mut head);
+    let mut bytes = [0u8; STAMP_B64_CHARS / 4 * 3];
+    for (b, s) in bytes.chunks_exact_mut(2).zip(head) {
+        b.copy_from_slice(&s.to_le_bytes());
+    }
+    base64::engine::general_purpose::STANDARD.encode_string(bytes, out);
+    out.push_str(&cached[STAMP_B64_CHARS..]);
+}
+
+/// Base64 characters that cover a stamp: 12 bytes (6 samples), the first
+/// whole 3-byte groups holding the 10 bytes of the stamp.
+pub const STAMP_B64_CHARS: usize = 16;
+
+fn voice_frame_head(frame_index: u64) -> &'static [i16] {
     static PERIOD: OnceLock<Vec<Vec<i16>>> = OnceLock::new();
     let period = PERIOD.get_or_init(|| (0..VOICE_PERIOD_FRAMES).map(compute_voice_frame).collect());
-    period[frame_index as usize % VOICE_PERIOD_FRAMES].clone()
+    &period[frame_index as usize % VOICE_PERIOD_FRAMES]
+}
+
+/// The stamp of a frame given the base64 of its first bytes (at least
+/// [`STAMP_B64_CHARS`] characters), read without allocating.
+pub fn read_stamp_base64(b64: &str) -> Option<u64> {
+    use base64::Engine as _;
+    let head = b64.get(..STAMP_B64_CHARS)?;
+    let mut bytes = [0u8; STAMP_B64_CHARS / 4 * 3];
+    let n = base64::engine::general_purpose::STANDARD
+        .decode_slice(head, &mut bytes)
+        .ok()?;
+    let mut pcm = [0i16; 5];
+    for (s, b) in pcm.iter_mut().zip(bytes[..n].chunks_exact(2)) {
+        *s = i16::from_le_bytes([b[0], b[1]]);
+    }
+    read_stamp(&pcm)
 }
 
 fn compute_voice_frame(frame_index: usize) -> Vec<i16> {
@@ -78,5 +140,34 @@ mod tests {
         stamp(&mut f);
         let t = read_stamp(&f).unwrap();
         assert!(t <= clock_ns());
+    }
+
+    #[test]
+    fn base64_frames_match_the_samples_and_carry_their_stamp() {
+        use base64::Engine as _;
+        let decode = |b64: &str| -> Vec<i16> {
+            base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap()
+                .chunks_exact(2)
+                .map(|b| i16::from_le_bytes([b[0], b[1]]))
+                .collect()
+        };
+        for i in [0, 7, 24, 25, 1_000_003] {
+            let mut plain = String::new();
+            voice_frame_base64(i, false, &mut plain);
+            assert_eq!(decode(&plain), voice_frame(i));
+            assert_eq!(read_stamp_base64(&plain), None);
+            let before = clock_ns();
+            let mut stamped = String::from("prefix");
+            voice_frame_base64(i, true, &mut stamped);
+            let stamped = &stamped["prefix".len()..];
+            let pcm = decode(stamped);
+            assert_eq!(pcm[5..], voice_frame(i)[5..], "only the stamp differs");
+            let t = read_stamp_base64(stamped).unwrap();
+            assert_eq!(Some(t), read_stamp(&pcm));
+            assert!(before <= t && t <= clock_ns());
+        }
+        assert_eq!(read_stamp_base64("WlpaWl"), None, "too short");
     }
 }

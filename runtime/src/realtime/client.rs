@@ -1,9 +1,12 @@
 //! The connection task: one WebSocket run inside a reconnect loop.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
+use futures::stream::SplitStream;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -17,14 +20,13 @@ use super::config::RealtimeConfig;
 use super::error::RealtimeError;
 use super::history::History;
 use super::protocol::{ClientEvent, ServerEvent, event_type};
+use crate::transport::outbox::Outbox;
 use base64::Engine as _;
 
 /// Server events buffered for the owner before the socket read waits.
 pub const EVENT_CHANNEL_CAPACITY: usize = 1024;
 /// How long `close` waits for the socket to close cleanly.
 pub const CLOSE_TIMEOUT_MS: u64 = 1_000;
-/// Most queued client events written before one flush.
-const MAX_BATCH: usize = 32;
 /// Read buffer of the Realtime socket.
 const READ_BUFFER_BYTES: usize = 8_192;
 
@@ -61,32 +63,60 @@ pub enum RealtimeEvent {
 
 enum Command {
     Send(Box<ClientEvent>),
-    /// Pre-serialised `input_audio_buffer.append` text.
-    Audio(String),
     Close,
 }
 
+/// The socket audio appends are written to.
+enum Link {
+    /// Not connected (yet, or while reconnecting): audio is dropped, as it
+    /// cannot be replayed.
+    Down,
+    Up(Arc<Outbox<Message>>),
+    /// The connection task ended.
+    Ended,
+}
+
+impl Link {
+    /// Writes an append straight into the socket, in the caller's task.
+    fn append(&self, text: impl FnOnce() -> String) -> Result<(), RealtimeError> {
+        match self {
+            // A write that fails ends the connection's run, which reconnects.
+            Link::Up(out) => {
+                let _ = out.send(Message::text(text()));
+                Ok(())
+            }
+            Link::Down => Ok(()),
+            Link::Ended => Err(RealtimeError::Closed),
+        }
+    }
+}
+
 /// Appends learner audio to a Realtime connection from another task (the
-/// transport's reader), so microphone frames skip a hop through the session.
-/// Sends fail once the connection is closed.
+/// transport's reader): microphone frames go into the socket from there,
+/// with no hop through the session or the connection task. Sends fail once
+/// the connection is closed.
 #[derive(Clone)]
 pub struct AudioSink {
-    commands: mpsc::UnboundedSender<Command>,
+    /// Keeps the connection open while the sink lives.
+    _commands: mpsc::UnboundedSender<Command>,
+    link: Arc<Mutex<Link>>,
 }
 
 impl AudioSink {
     /// Appends learner audio (PCM16 mono, 24 kHz).
     pub fn append(&self, pcm: &[i16]) -> Result<(), RealtimeError> {
-        self.commands
-            .send(Command::Audio(append_event(pcm)))
-            .map_err(|_| RealtimeError::Closed)
+        self.link
+            .lock()
+            .expect("link lock")
+            .append(|| append_event(pcm))
     }
 
     /// Appends learner audio given as PCM16 little-endian bytes (an even count).
     pub fn append_le_bytes(&self, bytes: &[u8]) -> Result<(), RealtimeError> {
-        self.commands
-            .send(Command::Audio(append_event_le(bytes)))
-            .map_err(|_| RealtimeError::Closed)
+        self.link
+            .lock()
+            .expect("link lock")
+            .append(|| append_event_le(bytes))
     }
 }
 
@@ -101,6 +131,7 @@ impl std::fmt::Debug for AudioSink {
 pub struct RealtimeClient {
     commands: mpsc::UnboundedSender<Command>,
     history: Arc<Mutex<History>>,
+    link: Arc<Mutex<Link>>,
     task: JoinHandle<()>,
 }
 
@@ -113,13 +144,22 @@ impl RealtimeClient {
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (events, event_rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
         let history = Arc::new(Mutex::new(History::default()));
+        let link = Arc::new(Mutex::new(Link::Down));
         let (ready_tx, ready_rx) = oneshot::channel();
-        let task = tokio::spawn(run(config, command_rx, events, history.clone(), ready_tx));
+        let task = tokio::spawn(run(
+            config,
+            command_rx,
+            events,
+            history.clone(),
+            link.clone(),
+            ready_tx,
+        ));
         match ready_rx.await {
             Ok(Ok(())) => Ok((
                 RealtimeClient {
                     commands,
                     history,
+                    link,
                     task,
                 },
                 event_rx,
@@ -144,15 +184,17 @@ impl RealtimeClient {
     /// A handle that appends learner audio from another task.
     pub fn audio_sink(&self) -> AudioSink {
         AudioSink {
-            commands: self.commands.clone(),
+            _commands: self.commands.clone(),
+            link: self.link.clone(),
         }
     }
 
     /// Appends learner audio (PCM16 mono, 24 kHz).
     pub fn append_audio(&self, pcm: &[i16]) -> Result<(), RealtimeError> {
-        self.commands
-            .send(Command::Audio(append_event(pcm)))
-            .map_err(|_| RealtimeError::Closed)
+        self.link
+            .lock()
+            .expect("link lock")
+            .append(|| append_event(pcm))
     }
 
     /// Cuts a tutor reply at what the learner heard: sends
@@ -209,47 +251,70 @@ enum RunEnd {
     },
 }
 
+/// Marks the link ended however the connection task ends.
+struct EndLink(Arc<Mutex<Link>>);
+
+impl Drop for EndLink {
+    fn drop(&mut self) {
+        *self.0.lock().expect("link lock") = Link::Ended;
+    }
+}
+
 async fn run(
     config: RealtimeConfig,
     mut commands: mpsc::UnboundedReceiver<Command>,
     events: mpsc::Sender<RealtimeEvent>,
     history: Arc<Mutex<History>>,
+    link: Arc<Mutex<Link>>,
     ready: oneshot::Sender<Result<(), RealtimeError>>,
 ) {
+    let _end = EndLink(link.clone());
     let mut ready = Some(ready);
     let mut failures: u32 = 0;
     let mut interrupted = false;
     loop {
         let error = match open(&config).await {
-            Ok(mut ws) => {
+            Ok(ws) => {
                 failures = 0;
+                let (sink, mut stream) = ws.split();
+                let out = Outbox::new(sink, |e: tungstenite::Error| e.to_string());
+                let writer = out.run();
+                tokio::pin!(writer);
+                // The replay goes first; audio joins once the link is up.
+                let replay = if ready.is_none() {
+                    let replay = history.lock().expect("history lock").replay();
+                    let ok = replay.iter().all(|ev| out.send(to_message(ev)).is_ok());
+                    Some((replay.len().saturating_sub(1), ok))
+                } else {
+                    None
+                };
+                *link.lock().expect("link lock") = Link::Up(out.clone());
                 if let Some(r) = ready.take() {
                     let _ = r.send(Ok(()));
-                } else {
-                    let replay = history.lock().expect("history lock").replay();
-                    let replayed_items = replay.len().saturating_sub(1);
-                    let mut ok = true;
-                    for ev in &replay {
-                        if ws.feed(to_message(ev)).await.is_err() {
-                            ok = false;
-                            break;
-                        }
-                    }
-                    if ok && ws.flush().await.is_ok() {
-                        tracing::info!(replayed_items, "realtime reconnected");
-                        if events
-                            .send(RealtimeEvent::Reconnected {
-                                replayed_items,
-                                response_interrupted: std::mem::take(&mut interrupted),
-                            })
-                            .await
-                            .is_err()
-                        {
-                            return;
-                        }
+                } else if let Some((replayed_items, true)) = replay {
+                    tracing::info!(replayed_items, "realtime reconnected");
+                    if events
+                        .send(RealtimeEvent::Reconnected {
+                            replayed_items,
+                            response_interrupted: std::mem::take(&mut interrupted),
+                        })
+                        .await
+                        .is_err()
+                    {
+                        return;
                     }
                 }
-                match pump(&mut ws, &mut commands, &events, &history).await {
+                let end = pump(
+                    &mut stream,
+                    &out,
+                    writer.as_mut(),
+                    &mut commands,
+                    &events,
+                    &history,
+                )
+                .await;
+                *link.lock().expect("link lock") = Link::Down;
+                match end {
                     RunEnd::Closed => return,
                     RunEnd::Fatal(e) => {
                         let _ = events.send(RealtimeEvent::Failed(e)).await;
@@ -325,8 +390,19 @@ async fn run(
     }
 }
 
+/// Closes the socket (flushing what is queued) within [`CLOSE_TIMEOUT_MS`].
+async fn close_socket(
+    out: &Outbox<Message>,
+    writer: Pin<&mut impl Future<Output = Result<(), String>>>,
+) {
+    out.close(None);
+    let _ = tokio::time::timeout(Duration::from_millis(CLOSE_TIMEOUT_MS), writer).await;
+}
+
 async fn pump(
-    ws: &mut Socket,
+    stream: &mut SplitStream<Socket>,
+    out: &Outbox<Message>,
+    mut writer: Pin<&mut impl Future<Output = Result<(), String>>>,
     commands: &mut mpsc::UnboundedReceiver<Command>,
     events: &mpsc::Sender<RealtimeEvent>,
     history: &Mutex<History>,
@@ -338,7 +414,11 @@ async fn pump(
     };
     loop {
         tokio::select! {
-            msg = ws.next() => {
+            end = writer.as_mut() => {
+                let detail = end.err().unwrap_or_else(|| "connection ended".into());
+                return dropped(RealtimeError::Network(detail), response_in_flight);
+            }
+            msg = stream.next() => {
                 let text = match msg {
                     Some(Ok(Message::Text(t))) => t,
                     Some(Ok(Message::Close(frame))) => {
@@ -353,9 +433,7 @@ async fn pump(
                     }
                     Some(Ok(Message::Ping(_))) => {
                         // tungstenite queues the pong; flushing sends it.
-                        if let Err(e) = ws.flush().await {
-                            return dropped(RealtimeError::Network(e.to_string()), response_in_flight);
-                        }
+                        out.flush();
                         continue;
                     }
                     Some(Ok(_)) => continue,
@@ -398,46 +476,28 @@ async fn pump(
                     _ => None,
                 };
                 if events.send(RealtimeEvent::Server(event)).await.is_err() {
-                    let _ = ws.close(None).await;
+                    close_socket(out, writer.as_mut()).await;
                     return RunEnd::Closed;
                 }
                 match fatal {
                     Some(e) if e.is_retryable() => return dropped(e, response_in_flight),
                     Some(e) => {
-                        let _ = ws.close(None).await;
+                        close_socket(out, writer.as_mut()).await;
                         return RunEnd::Fatal(e);
                     }
                     None => {}
                 }
             }
             cmd = commands.recv() => {
-                // Whatever else is queued goes out with it in one flush: under
-                // load that is one write per wake-up instead of one per event.
-                let mut next = cmd;
-                let mut queued = 0;
-                loop {
-                    let msg = match next {
-                        None | Some(Command::Close) => {
-                            let _ = ws.close(None).await;
-                            return RunEnd::Closed;
-                        }
-                        Some(Command::Send(ev)) => to_message(&ev),
-                        Some(Command::Audio(text)) => Message::text(text),
-                    };
-                    if let Err(e) = ws.feed(msg).await {
-                        return dropped(RealtimeError::Network(e.to_string()), response_in_flight);
+                let ev = match cmd {
+                    None | Some(Command::Close) => {
+                        close_socket(out, writer.as_mut()).await;
+                        return RunEnd::Closed;
                     }
-                    queued += 1;
-                    if queued == MAX_BATCH {
-                        break;
-                    }
-                    match commands.try_recv() {
-                        Ok(cmd) => next = Some(cmd),
-                        Err(_) => break,
-                    }
-                }
-                if let Err(e) = ws.flush().await {
-                    return dropped(RealtimeError::Network(e.to_string()), response_in_flight);
+                    Some(Command::Send(ev)) => ev,
+                };
+                if let Err(e) = out.send(to_message(&ev)) {
+                    return dropped(RealtimeError::Network(e), response_in_flight);
                 }
             }
         }

@@ -24,6 +24,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use super::outbox::Outbox;
 use super::{ErrorBody, LearnerInput, LessonEvent, Transport, TransportError};
 use crate::audio::{self, Framer, SAMPLES_PER_FRAME_24K};
 use crate::realtime::AudioSink;
@@ -41,8 +42,6 @@ pub const INPUT_QUEUE_FRAMES: usize = 256;
 pub const INTERRUPT_REPORT_TIMEOUT_MS: u64 = 300;
 /// How long `close` waits for queued frames to go out.
 pub const CLOSE_FLUSH_TIMEOUT_MS: u64 = 1_000;
-/// Most queued frames written before one flush.
-const MAX_BATCH: usize = 32;
 /// Read buffer of a lesson socket. Frames are ~1 KB; the WebSocket
 /// library's default (128 KiB) is zeroed on every read, which at hundreds
 /// of lessons costs more than everything else on the audio path.
@@ -107,7 +106,7 @@ struct Playing {
 /// A lesson's WebSocket to the browser.
 pub struct WsTransport {
     input: mpsc::Receiver<LearnerInput>,
-    out: mpsc::UnboundedSender<WsFrame>,
+    out: Arc<Outbox<WsFrame>>,
     shared: Arc<Shared>,
     playing: Option<Playing>,
     reader: JoinHandle<()>,
@@ -117,6 +116,8 @@ pub struct WsTransport {
 impl Drop for WsTransport {
     fn drop(&mut self) {
         self.reader.abort();
+        // The writer closes the socket and ends.
+        self.out.close(None);
     }
 }
 
@@ -127,41 +128,22 @@ impl WsTransport {
         S: Stream<Item = Result<WsFrame, E>> + Sink<WsFrame> + Send + 'static,
         E: Send + 'static,
     {
-        let (mut sink, mut stream) = socket.split();
-        let (out, mut out_rx) = mpsc::unbounded_channel::<WsFrame>();
+        let (sink, mut stream) = socket.split();
+        // Frames are written by whichever task produces them (the session
+        // for tutor audio and events, the reader for error replies); the
+        // writer task only finishes what the socket could not take at once.
+        let out = Outbox::new(sink, |_| "the learner's connection failed".to_string());
         let (input_tx, input) = mpsc::channel(INPUT_QUEUE_FRAMES);
         let shared = Arc::new(Shared {
             reports: Mutex::new(Reports::default()),
             changed: Notify::new(),
             audio_sink: OnceLock::new(),
         });
-        let writer = tokio::spawn(async move {
-            // What is queued goes out with one flush: one write per wake-up.
-            'frames: while let Some(mut frame) = out_rx.recv().await {
-                let mut queued = 0;
-                loop {
-                    let closing = frame == WsFrame::Close;
-                    if sink.feed(frame).await.is_err() || closing {
-                        break 'frames;
-                    }
-                    queued += 1;
-                    match out_rx.try_recv() {
-                        Ok(f) if queued < MAX_BATCH => frame = f,
-                        Ok(f) => {
-                            if sink.flush().await.is_err() {
-                                break 'frames;
-                            }
-                            queued = 0;
-                            frame = f;
-                        }
-                        Err(_) => break,
-                    }
-                }
-                if sink.flush().await.is_err() {
-                    break;
-                }
+        let writer = tokio::spawn({
+            let out = out.clone();
+            async move {
+                let _ = out.run().await;
             }
-            let _ = sink.close().await;
         });
         let reader_shared = shared.clone();
         let errors = out.clone();
@@ -458,7 +440,7 @@ impl Transport for WsTransport {
     }
 
     async fn close(&mut self) {
-        let _ = self.out.send(WsFrame::Close);
+        self.out.close(Some(WsFrame::Close));
         if let Some(writer) = self.writer.take() {
             let _ =
                 tokio::time::timeout(Duration::from_millis(CLOSE_FLUSH_TIMEOUT_MS), writer).await;
