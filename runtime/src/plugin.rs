@@ -176,13 +176,29 @@ impl PluginHost {
     /// changes nothing and says why. Installing the same bytes twice is harmless.
     pub async fn install(&self, bytes: &[u8]) -> Result<Installed, LoadError> {
         let version = self.load(bytes).await?;
+        Ok(self.keep(version))
+    }
+
+    /// Keep a version [`PluginHost::load`] validated (it does not become
+    /// active), as it is: nothing is compiled or run again. Keeping the same
+    /// bytes twice is harmless.
+    ///
+    /// # Panics
+    ///
+    /// If `version` was loaded on another engine: its compiled code cannot run
+    /// on this host's.
+    pub fn keep(&self, version: Arc<PluginVersion>) -> Installed {
+        assert!(
+            version.compiled_by(&self.inner.engine),
+            "{version:?} was loaded on another engine; load it with this host"
+        );
         let newly_installed = self.inner.registry.insert(version.clone());
-        Ok(Installed {
+        Installed {
             digest: version.digest().to_owned(),
             manifest: version.manifest().clone(),
             newly_installed,
             info: version.info(),
-        })
+        }
     }
 
     /// Install and activate in one step (development reload, bundled plugins).

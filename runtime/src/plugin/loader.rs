@@ -109,6 +109,11 @@ impl PluginVersion {
     pub fn compile_time(&self) -> Duration {
         self.compile_time
     }
+    /// Whether `engine` compiled this version: only hosts on that engine can
+    /// call it.
+    pub fn compiled_by(&self, engine: &PluginEngine) -> bool {
+        wasmtime::Engine::same(self.pre.engine(), engine.wasmtime())
+    }
     /// Circuit breaker state.
     pub fn breaker_state(&self) -> BreakerState {
         self.breaker.state()

@@ -82,7 +82,9 @@ pub(super) async fn upload_plugin(
             "Send the component's bytes as the request body.",
         ));
     }
-    // Validate without keeping: nothing changes unless everything passes.
+    // Validate without keeping: nothing changes unless everything passes. The
+    // validated version is what gets kept below, so the component is compiled
+    // and described once.
     let version = state.plugins.load(&body).await.map_err(load_error)?;
     let name = version.name().to_owned();
     let sha256 = digest_of(&body);
@@ -124,7 +126,7 @@ pub(super) async fn upload_plugin(
             })
             .await
             .map_err(store_error)?;
-        state.plugins.install(&body).await.map_err(load_error)?;
+        state.plugins.keep(version.clone());
         audit(
             &state,
             "plugin.upload",
