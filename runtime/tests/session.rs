@@ -4,10 +4,8 @@
 
 #[path = "session/support.rs"]
 mod support;
-#[path = "session/versioned.rs"]
-mod versioned;
 #[allow(dead_code)]
-#[path = "plugins/wat_plugin.rs"]
+#[path = "support/wat_plugin.rs"]
 mod wat_plugin;
 
 use std::time::Duration;
@@ -433,20 +431,20 @@ const QUIZ_V2: &str = r#"{"type":"object","properties":{"topic":{"type":"string"
 const HINT_V2: &str = r#"{"type":"object","properties":{},"additionalProperties":false}"#;
 
 fn quiz_build(version: &str) -> Vec<u8> {
-    let quiz = versioned::ToolDef {
+    let quiz = wat_plugin::ToolDef {
         name: "quiz_me",
         description: "Asks a quiz question.",
         parameters: if version == "1.0.0" { QUIZ_V1 } else { QUIZ_V2 },
     };
-    let hint = versioned::ToolDef {
+    let hint = wat_plugin::ToolDef {
         name: "give_hint",
         description: "Gives a hint.",
         parameters: HINT_V2,
     };
     if version == "1.0.0" {
-        versioned::component("quizzer", version, &[quiz])
+        wat_plugin::with_tools("quizzer", version, &[quiz])
     } else {
-        versioned::component("quizzer", version, &[quiz, hint])
+        wat_plugin::with_tools("quizzer", version, &[quiz, hint])
     }
 }
 

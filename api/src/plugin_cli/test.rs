@@ -2,19 +2,17 @@
 //! against its built component, in the host's sandbox with the host's limits,
 //! and print per call pass/fail with wall time and fuel.
 //!
-//! The case file format and the checks are `lectern-plugin-cases`; this module
-//! finds the files, runs the calls and reports.
+//! The case file format, the runner and the checks are `lectern-plugin-cases`;
+//! this module finds the files and the component, and reports.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use lectern_plugin_cases::{Budget, Case, LoadedCases, Observed, Step};
+use lectern_plugin_cases::{Case, LoadedCases, RunOptions, Step, StepRun};
 use lectern_runtime::engine::EngineConfig;
 use lectern_runtime::lesson::Subtopic;
-use lectern_runtime::plugin::{
-    Evidence, HostConfig, Mastery, Outcome, PluginHost, PluginVersion, StateMap, ToolCall,
-};
+use lectern_runtime::plugin::{HostConfig, Outcome, PluginHost, PluginVersion};
 
 use super::{EXIT_PLUGIN_FAILED, EXIT_USAGE, TestArgs, cache_dir, fail, read_component};
 
@@ -182,26 +180,17 @@ fn shown_dir(dir: &Path) -> String {
 
 /// Every case's lesson as the host's `Subtopic`, checked before anything runs.
 fn parse_lessons(loaded: &LoadedCases) -> Result<Vec<Arc<Subtopic>>, i32> {
-    loaded
-        .cases
-        .iter()
-        .map(|case| {
-            serde_json::from_value::<Subtopic>(case.lesson.clone())
-                .map(Arc::new)
-                .map_err(|e| {
-                    fail(
-                        EXIT_USAGE,
-                        "case_file_invalid",
-                        &format!(
-                            "{}: the lesson of case `{}` is not a subtopic ({e}); compare it with \
-                             plugins/cases/lessons/adding-fractions.json",
-                            loaded.path.display(),
-                            case.name
-                        ),
-                    )
-                })
-        })
-        .collect()
+    lectern_plugin_cases::lessons(loaded).map_err(|(case, e)| {
+        fail(
+            EXIT_USAGE,
+            "case_file_invalid",
+            &format!(
+                "{}: the lesson of case `{case}` is not a subtopic ({e}); compare it with \
+                 plugins/cases/lessons/adding-fractions.json",
+                loaded.path.display(),
+            ),
+        )
+    })
 }
 
 /// `--component`, else the file's `component`, else where the project's own
@@ -425,39 +414,6 @@ fn grouped(n: u64) -> String {
     out
 }
 
-/// Fold a call's evidence into the mastery the next call sees: the running mean
-/// the host's `progress.mastery` import and the lesson's storage use.
-fn add_evidence(mastery: &mut Vec<Mastery>, evidence: &[Evidence]) {
-    for e in evidence {
-        match mastery
-            .iter_mut()
-            .find(|m| m.objective_id == e.objective_id)
-        {
-            Some(m) => {
-                let count = f64::from(m.evidence_count);
-                let sum = f64::from(m.score) * count + f64::from(e.score);
-                m.evidence_count += 1;
-                m.score = (sum / (count + 1.0)) as f32;
-            }
-            None => mastery.push(Mastery {
-                objective_id: e.objective_id.clone(),
-                score: e.score,
-                evidence_count: 1,
-            }),
-        }
-    }
-}
-
-/// The call's deadline: twice the budget so an overrun is measured rather than
-/// cut short, but never longer than the server allows, so a case cannot pass
-/// here and time out in a lesson.
-fn deadline_ms(budget: &Budget, server_ms: u64) -> u64 {
-    match budget.wall_ms {
-        Some(ms) => ms.saturating_mul(2).clamp(1, server_ms),
-        None => server_ms,
-    }
-}
-
 async fn run_case(
     host: &PluginHost,
     version: &Arc<PluginVersion>,
@@ -465,123 +421,72 @@ async fn run_case(
     lesson: Arc<Subtopic>,
     summary: &mut Summary,
 ) {
-    let plugin = version.name();
-    let session = case.context.session_id.as_str();
-    let mut state: StateMap = case.state.clone();
-    let mut mastery: Vec<Mastery> = case
-        .mastery
-        .iter()
-        .map(|m| Mastery {
-            objective_id: m.objective_id.clone(),
-            score: m.score,
-            evidence_count: m.evidence_count,
-        })
-        .collect();
     summary.cases += 1;
     let single = case.steps.len() == 1;
     if !single {
         println!("{}", case.name);
     }
     let mut case_passed = true;
-    for step in &case.steps {
-        // Cases never share state, even when they name the same session.
-        host.state().replace(session, plugin, state.clone());
-        let mut call = ToolCall::new(&step.tool, &step.arguments, session, lesson.clone());
-        call.learner_id = case.context.learner_id.clone();
-        call.locale = case.context.locale.clone();
-        call.mastery = mastery.clone();
-        let mut limits = host.config().limits.clone();
-        limits.call_deadline_ms = deadline_ms(&step.budget, limits.call_deadline_ms);
-        let record = host
-            .call_version(version, &limits, &case.context.config, call)
-            .await;
-        let after = host.state().snapshot(session, plugin);
-
-        let display = record
-            .output
-            .as_ref()
-            .and_then(|o| o.display.as_ref())
-            .and_then(|d| serde_json::to_value(d).ok());
-        let evidence: Vec<lectern_plugin_cases::Evidence> = record
-            .evidence
-            .iter()
-            .map(|e| lectern_plugin_cases::Evidence {
-                objective_id: e.objective_id.clone(),
-                score: e.score,
-                note: e.note.clone(),
-            })
-            .collect();
-        let logs: Vec<String> = record.logs.iter().map(|l| l.message.clone()).collect();
-        let wall_ms = record.duration_us as f64 / 1000.0;
-        // Fuel is metered on every call that reaches the plugin; a call refused
-        // before it (bad arguments, unknown tool) used none.
-        let fuel = Some(record.fuel_used.unwrap_or(0));
-        let observed = Observed {
-            outcome: record.outcome.as_str(),
-            error: record.error.as_deref(),
-            content: record.output.as_ref().map(|o| o.content.as_str()),
-            display: display.as_ref(),
-            state_before: &state,
-            state_after: &after,
-            evidence: &evidence,
-            logs: &logs,
-            wall_ms,
-            fuel,
-        };
-        let mismatches = lectern_plugin_cases::check(step, &observed);
-        let over = over_budget(step, wall_ms, fuel);
-
-        let label = if single {
-            case.name.clone()
-        } else {
-            format!("  {}", step.name)
-        };
-        let mark = if mismatches.is_empty() {
-            "PASS"
-        } else {
-            "FAIL"
-        };
-        println!("{mark}  {label}");
-        println!("        {}", cost(step, wall_ms, fuel));
-        for m in &mismatches {
-            println!("        - {m}");
-        }
-        if !mismatches.is_empty() && record.outcome != Outcome::Ok && !record.logs.is_empty() {
-            for line in &record.logs {
-                println!("        log: {}", line.message);
-            }
-        }
-
-        let at = if single {
-            case.name.clone()
-        } else {
-            format!("{} / {}", case.name, step.name)
-        };
-        summary.calls += 1;
-        if !mismatches.is_empty() {
-            case_passed = false;
-        }
-        if over {
-            summary.over_budget += 1;
-        }
-        if summary.slowest.as_ref().is_none_or(|(ms, _)| wall_ms > *ms) {
-            summary.slowest = Some((wall_ms, at.clone()));
-        }
-        if let Some(fuel) = fuel
-            && summary.hungriest.as_ref().is_none_or(|(f, _)| fuel > *f)
-        {
-            summary.hungriest = Some((fuel, at));
-        }
-
-        // State and evidence of an `ok` call carry over; others are discarded.
-        if record.outcome == Outcome::Ok {
-            state = after;
-            add_evidence(&mut mastery, &record.evidence);
-        }
-    }
-    host.state().end_session(session);
+    let options = RunOptions { wall_time: true };
+    lectern_plugin_cases::run_case(host, version, case, lesson, options, |run| {
+        case_passed &= run.mismatches.is_empty();
+        report_step(case, single, run, summary);
+    })
+    .await;
     if !case_passed {
         summary.failed_cases.push(case.name.clone());
+    }
+}
+
+/// Prints one call's verdict, cost and mismatches, and counts it.
+fn report_step(case: &Case, single: bool, run: &StepRun<'_>, summary: &mut Summary) {
+    let StepRun {
+        step,
+        record,
+        wall_ms,
+        fuel,
+        mismatches,
+        ..
+    } = run;
+    let (wall_ms, fuel) = (*wall_ms, *fuel);
+    let over = over_budget(step, wall_ms, fuel);
+    let label = if single {
+        case.name.clone()
+    } else {
+        format!("  {}", step.name)
+    };
+    let mark = if mismatches.is_empty() {
+        "PASS"
+    } else {
+        "FAIL"
+    };
+    println!("{mark}  {label}");
+    println!("        {}", cost(step, wall_ms, fuel));
+    for m in mismatches {
+        println!("        - {m}");
+    }
+    if !mismatches.is_empty() && record.outcome != Outcome::Ok && !record.logs.is_empty() {
+        for line in &record.logs {
+            println!("        log: {}", line.message);
+        }
+    }
+
+    let at = if single {
+        case.name.clone()
+    } else {
+        format!("{} / {}", case.name, step.name)
+    };
+    summary.calls += 1;
+    if over {
+        summary.over_budget += 1;
+    }
+    if summary.slowest.as_ref().is_none_or(|(ms, _)| wall_ms > *ms) {
+        summary.slowest = Some((wall_ms, at.clone()));
+    }
+    if let Some(fuel) = fuel
+        && summary.hungriest.as_ref().is_none_or(|(f, _)| fuel > *f)
+    {
+        summary.hungriest = Some((fuel, at));
     }
 }
 
@@ -623,44 +528,6 @@ mod tests {
             Some("my-tool")
         );
         assert_eq!(cargo_package_name("[dependencies]\nname = \"x\"\n"), None);
-    }
-
-    #[test]
-    fn deadlines_follow_the_budget_within_the_server_limit() {
-        let budget = |wall_ms| Budget {
-            wall_ms,
-            fuel: None,
-        };
-        assert_eq!(deadline_ms(&budget(Some(100)), 500), 200);
-        assert_eq!(deadline_ms(&budget(Some(2000)), 500), 500);
-        assert_eq!(deadline_ms(&budget(None), 500), 500);
-        assert_eq!(deadline_ms(&budget(Some(0)), 500), 1);
-    }
-
-    #[test]
-    fn evidence_folds_into_a_running_mean() {
-        let mut mastery = vec![Mastery {
-            objective_id: "a".into(),
-            score: 0.5,
-            evidence_count: 1,
-        }];
-        let evidence = [
-            Evidence {
-                objective_id: "a".into(),
-                score: 1.0,
-                note: String::new(),
-            },
-            Evidence {
-                objective_id: "b".into(),
-                score: 0.25,
-                note: String::new(),
-            },
-        ];
-        add_evidence(&mut mastery, &evidence);
-        assert_eq!(mastery[0].evidence_count, 2);
-        assert!((mastery[0].score - 0.75).abs() < 1e-6);
-        assert_eq!(mastery[1].objective_id, "b");
-        assert_eq!(mastery[1].evidence_count, 1);
     }
 
     #[test]

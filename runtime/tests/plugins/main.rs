@@ -19,6 +19,8 @@ mod resilience;
 mod scripted;
 mod state_progress;
 mod swap;
+#[allow(dead_code)]
+#[path = "../support/wat_plugin.rs"]
 mod wat_plugin;
 
 use std::collections::BTreeMap;

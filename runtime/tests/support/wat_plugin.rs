@@ -1,11 +1,14 @@
-//! A tiny teaching-tool component written in WebAssembly text, for tests that need
-//! control the real plugins do not give: a chosen name and version (two builds of
-//! "the same" plugin for hot-swap tests), or a chosen misbehaviour.
+//! Tiny teaching-tool components written in WebAssembly text, for tests that
+//! need control the real plugins do not give: a chosen name, version and tool
+//! list (builds of "the same" plugin for hot-swap tests), or a chosen
+//! misbehaviour. Shared by the `plugins` and `session` test binaries
+//! (`#[path = "support/wat_plugin.rs"]`).
 //!
 //! The core module keeps a prebuilt memory image: the manifest record `describe`
 //! returns and the `result<tool-output, tool-error>` that `invoke` returns, laid out
 //! as the canonical ABI says (strings are `(ptr, len)` pairs, records aligned to 4,
-//! the result's payload at offset 4 after its discriminant byte).
+//! the result's payload at offset 4 after its discriminant byte). `invoke`
+//! answers every tool alike.
 
 /// What `invoke` does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +20,24 @@ pub enum Behaviour {
     /// Answer when the arguments are `{}`, trap when they say more.
     TrapOnNote,
 }
+
+/// A tool of a build: name, description, JSON schema of its parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct ToolDef<'a> {
+    pub name: &'a str,
+    pub description: &'a str,
+    pub parameters: &'a str,
+}
+
+/// The one tool of [`component`]: reports which build answered.
+pub const WHICH_VERSION: ToolDef<'static> = ToolDef {
+    name: "which_version",
+    description: "Reports the plugin version that answered.",
+    parameters: r#"{"type":"object","properties":{"note":{"type":"string"}},"additionalProperties":false}"#,
+};
+
+/// The contract version the host supports, for builds that are not about it.
+pub const CONTRACT: &str = "0.1.0";
 
 struct Image {
     bytes: Vec<u8>,
@@ -43,21 +64,41 @@ impl Image {
     }
 }
 
-/// Bytes of a component named `name`, version `version`, with one tool
-/// `which_version` (no arguments), carrying the contract version `contract`.
+/// Bytes of a component named `name`, version `version`, with the one tool
+/// [`WHICH_VERSION`], carrying the contract version `contract`.
 pub fn component(name: &str, version: &str, behaviour: Behaviour, contract: &str) -> Vec<u8> {
+    build(name, version, &[WHICH_VERSION], behaviour, contract)
+}
+
+/// Bytes of build `version` of plugin `name` offering `tools`, each answering
+/// "answered by NAME VERSION".
+pub fn with_tools(name: &str, version: &str, tools: &[ToolDef<'_>]) -> Vec<u8> {
+    build(name, version, tools, Behaviour::Answer, CONTRACT)
+}
+
+/// Bytes of a component named `name`, version `version`, offering `tools`,
+/// whose `invoke` does `behaviour`, carrying the contract version `contract`.
+pub fn build(
+    name: &str,
+    version: &str,
+    tools: &[ToolDef<'_>],
+    behaviour: Behaviour,
+    contract: &str,
+) -> Vec<u8> {
     let mut img = Image { bytes: vec![0; 16] };
     let (n_p, n_l) = img.string(name);
     let (v_p, v_l) = img.string(version);
     let (d_p, d_l) = img.string("Says which build answered; for hot-swap tests.");
-    let (tn_p, tn_l) = img.string("which_version");
-    let (td_p, td_l) = img.string("Reports the plugin version that answered.");
-    let (tp_p, tp_l) = img.string(
-        r#"{"type":"object","properties":{"note":{"type":"string"}},"additionalProperties":false}"#,
-    );
+    let mut specs = Vec::with_capacity(tools.len() * 6);
+    for tool in tools {
+        let (a, b) = img.string(tool.name);
+        let (c, d) = img.string(tool.description);
+        let (e, f) = img.string(tool.parameters);
+        specs.extend_from_slice(&[a, b, c, d, e, f]);
+    }
     let (c_p, c_l) = img.string(&format!("answered by {name} {version}"));
-    let tools = img.words(&[tn_p, tn_l, td_p, td_l, tp_p, tp_l]);
-    let manifest = img.words(&[n_p, n_l, v_p, v_l, d_p, d_l, tools, 1, 0, 0]);
+    let list = img.words(&specs);
+    let manifest = img.words(&[n_p, n_l, v_p, v_l, d_p, d_l, list, tools.len() as u32, 0, 0]);
     // result: ok (0) | pad | content (ptr, len) | option<display> none (0) …
     let result = img.words(&[0, c_p, c_l, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     img.align(8);
