@@ -1,0 +1,174 @@
+//! The other process: the fake Realtime server and the learners' browsers.
+
+use super::*;
+
+fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+pub async fn run() {
+    let n: usize = std::env::var("LESSONS_BENCH_PEER_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let secs: u64 = std::env::var("LESSONS_BENCH_PEER_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let script = Script {
+        pace: Pace::Realtime,
+        rules: vec![Rule {
+            on: Trigger::SessionUpdate,
+            times: 0,
+            actions: vec![Action::AudioResponse {
+                transcript: "A long explanation.".into(),
+                frames: 1_000_000,
+                drop_after_frames: None,
+                barge_in_after_frames: None,
+            }],
+        }],
+    };
+    let fake = FakeRealtime::start_with(
+        script,
+        Options {
+            stamp_frames: true,
+            ..Options::default()
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    say(&format!("fake {}", fake.url()));
+    let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+    let Ok(Some(line)) = stdin.next_line().await else {
+        return;
+    };
+    let Some(url) = line.strip_prefix("lectern ") else {
+        say("error: expected the lesson URL");
+        return;
+    };
+    let start = tokio::sync::watch::Sender::new(None::<(Instant, Instant)>);
+    let (streaming_tx, mut streaming) = tokio::sync::mpsc::unbounded_channel();
+    let mut browsers = Vec::new();
+    for _ in 0..n {
+        browsers.push(tokio::spawn(browser(
+            url.to_string(),
+            start.subscribe(),
+            streaming_tx.clone(),
+        )));
+    }
+    drop(streaming_tx);
+    let deadline = tokio::time::Instant::now() + START_TIMEOUT;
+    for i in 0..n {
+        match tokio::time::timeout_at(deadline, streaming.recv()).await {
+            Ok(Some(())) => {}
+            _ => {
+                say(&format!("error: only {i} of {n} lessons streamed"));
+                return;
+            }
+        }
+    }
+    tokio::time::sleep(WARM_UP).await;
+    let measure_from = Instant::now();
+    let stop_at = measure_from + Duration::from_secs(secs);
+    let _ = fake.take_input_latencies_ns();
+    let cpu0 = cpu_seconds();
+    start.send_replace(Some((measure_from, stop_at)));
+    say("measure");
+    tokio::time::sleep_until(tokio::time::Instant::from_std(stop_at)).await;
+    let cpu = cpu_seconds() - cpu0;
+    let mut in_lat = fake.take_input_latencies_ns();
+    say("stop");
+    let mut out_lat = Vec::new();
+    for b in browsers {
+        if let Ok(l) = b.await {
+            out_lat.extend(l);
+        }
+    }
+    in_lat.sort_unstable();
+    out_lat.sort_unstable();
+    say(&format!(
+        "result {} {} {} {} {} {} {}",
+        percentile(&in_lat, 0.5),
+        percentile(&in_lat, 0.99),
+        percentile(&out_lat, 0.5),
+        percentile(&out_lat, 0.99),
+        in_lat.len(),
+        out_lat.len(),
+        cpu
+    ));
+}
+
+/// A browser: streams stamped 20 ms frames in real time; once the window
+/// is set, keeps the latencies of stamped tutor frames received in it,
+/// and ends the lesson at its end.
+async fn browser(
+    url: String,
+    mut window: tokio::sync::watch::Receiver<Option<(Instant, Instant)>>,
+    streaming: tokio::sync::mpsc::UnboundedSender<()>,
+) -> Vec<u64> {
+    // Nagle off, as browsers do for WebSockets: small frames go out at once.
+    let config = WebSocketConfig::default().read_buffer_size(ws::READ_BUFFER_BYTES);
+    let Ok((ws, _)) = tokio_tungstenite::connect_async_with_config(url, Some(config), true).await
+    else {
+        return Vec::new();
+    };
+    let (mut sink, mut stream) = ws.split();
+    let mut stop_rx = window.clone();
+    let sender = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(audio::FRAME_MS as u64));
+        // One period of a 200 Hz tone fits a 20 ms frame exactly. Its
+        // bytes are built once; each frame only writes its stamp in.
+        let frame = audio::tone(24_000, 200.0, 3000.0, audio::SAMPLES_PER_FRAME_24K, 0);
+        let mut frame_bytes = Vec::with_capacity(frame.len() * 2);
+        audio::pcm16_to_le_bytes(&frame, &mut frame_bytes);
+        let mut head = [0i16; 5];
+        loop {
+            tick.tick().await;
+            if let Some((_, stop_at)) = *stop_rx.borrow_and_update()
+                && Instant::now() >= stop_at
+            {
+                break;
+            }
+            signal::stamp(&mut head);
+            let mut bytes = frame_bytes.clone();
+            for (b, s) in bytes.chunks_exact_mut(2).zip(head) {
+                b.copy_from_slice(&s.to_le_bytes());
+            }
+            if sink.send(Message::Binary(bytes.into())).await.is_err() {
+                return;
+            }
+        }
+        let _ = sink.send(Message::text(r#"{"type":"lesson.end"}"#)).await;
+    });
+    let mut lat = Vec::new();
+    let mut announced = false;
+    while let Some(Ok(m)) = stream.next().await {
+        if let Message::Binary(b) = m {
+            let now_ns = signal::clock_ns();
+            if !announced {
+                announced = true;
+                let _ = streaming.send(());
+            }
+            let Some((from, stop_at)) = *window.borrow_and_update() else {
+                continue;
+            };
+            let now = Instant::now();
+            if now < from || now > stop_at {
+                continue;
+            }
+            let mut head = [0i16; 5];
+            for (s, c) in head.iter_mut().zip(b.chunks_exact(2)) {
+                *s = i16::from_le_bytes([c[0], c[1]]);
+            }
+            if let Some(sent) = signal::read_stamp(&head) {
+                lat.push(now_ns.saturating_sub(sent));
+            }
+        }
+    }
+    let _ = sender.await;
+    lat
+}
