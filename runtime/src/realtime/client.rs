@@ -27,8 +27,11 @@ use base64::Engine as _;
 pub const EVENT_CHANNEL_CAPACITY: usize = 1024;
 /// How long `close` waits for the socket to close cleanly.
 pub const CLOSE_TIMEOUT_MS: u64 = 1_000;
-/// Read buffer of the Realtime socket.
-const READ_BUFFER_BYTES: usize = 8_192;
+/// Read buffer of the Realtime socket: one audio delta (~1.45 KB) per read.
+/// The library zeroes this much before every read, even one that finds
+/// nothing, so a larger buffer costs a memset per frame and buys nothing;
+/// larger events take a few reads.
+const READ_BUFFER_BYTES: usize = 2_048;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 

@@ -43,9 +43,10 @@ pub const INTERRUPT_REPORT_TIMEOUT_MS: u64 = 300;
 /// How long `close` waits for queued frames to go out.
 pub const CLOSE_FLUSH_TIMEOUT_MS: u64 = 1_000;
 /// Read buffer of a lesson socket. Frames are ~1 KB; the WebSocket
-/// library's default (128 KiB) is zeroed on every read, which at hundreds
-/// of lessons costs more than everything else on the audio path.
-pub const READ_BUFFER_BYTES: usize = 4_096;
+/// library zeroes its read buffer before every read (its default, 128 KiB,
+/// at hundreds of lessons costs more than everything else on the audio
+/// path), so it holds one frame and little more.
+pub const READ_BUFFER_BYTES: usize = 2_048;
 
 /// WebSocket settings for a lesson socket served with tokio-tungstenite.
 pub fn socket_config() -> WebSocketConfig {
