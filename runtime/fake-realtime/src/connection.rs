@@ -22,6 +22,8 @@ use crate::signal;
 use crate::{Shared, Trigger as T};
 
 const FRAME_MS: u64 = 20;
+/// How every audio delta starts, up to its event id.
+const DELTA_HEAD: &str = r#"{"type":"response.output_audio.delta","event_id":""#;
 
 /// Ends the connection, after what was emitted before.
 enum End {
@@ -51,11 +53,16 @@ struct Conn {
 
 impl Conn {
     fn next_id(&self, prefix: &str) -> String {
-        format!(
-            "{prefix}_{}_{}",
-            self.id,
-            self.counter.fetch_add(1, Ordering::Relaxed)
-        )
+        let mut id = String::new();
+        self.push_next_id(prefix, &mut id);
+        id
+    }
+
+    /// [`Conn::next_id`] written onto `out`.
+    fn push_next_id(&self, prefix: &str, out: &mut String) {
+        use std::fmt::Write as _;
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let _ = write!(out, "{prefix}_{}_{n}", self.id);
     }
 
     /// Sends an already serialised server event. False once the socket is gone.
@@ -101,9 +108,12 @@ pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>, id: usize) {
         }
         Ok(resp)
     };
-    // A small read buffer: the library's default (128 KiB) is zeroed on
-    // every read, which dominates when hundreds of connections stream audio.
-    let config = WebSocketConfig::default().read_buffer_size(8_192);
+    // A small read buffer: the library zeroes the buffer's free space before
+    // every read (twice per message: the second read finds nothing), which
+    // its default (128 KiB) makes dominate when hundreds of connections
+    // stream audio. An audio append (~1.4 KB) still arrives in one read;
+    // larger events take a few.
+    let config = WebSocketConfig::default().read_buffer_size(2_048);
     let ws = tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(config)).await;
     shared
         .auth
@@ -493,6 +503,11 @@ async fn audio_response(
         .expect("state lock")
         .audio_ms
         .insert(item_id.clone(), 0);
+    // What follows the event id in every audio delta of this item. The ids
+    // are generated here and need no escaping.
+    let delta_tail = format!(
+        r#"","response_id":"{response_id}","item_id":"{item_id}","output_index":0,"content_index":0,"delta":""#
+    );
     let words: Vec<&str> = transcript.split_inclusive(' ').collect();
     let mut said = String::new();
     let mut next_word = 0;
@@ -519,16 +534,14 @@ async fn audio_response(
         } else {
             tokio::task::yield_now().await;
         }
-        // Written by hand: fifty of these a second per connection. The ids
-        // are generated here and need no escaping.
-        let mut text = String::with_capacity(200 + signal::FRAME_SAMPLES * 8 / 3);
-        text.push_str(r#"{"type":"response.output_audio.delta","event_id":""#);
-        text.push_str(&conn.next_id("event"));
-        text.push_str(r#"","response_id":""#);
-        text.push_str(&response_id);
-        text.push_str(r#"","item_id":""#);
-        text.push_str(&item_id);
-        text.push_str(r#"","output_index":0,"content_index":0,"delta":""#);
+        // Written by hand: fifty of these a second per connection. Only the
+        // event id and the audio change from one delta to the next.
+        let mut text = String::with_capacity(
+            DELTA_HEAD.len() + 32 + delta_tail.len() + signal::FRAME_SAMPLES * 8 / 3 + 2,
+        );
+        text.push_str(DELTA_HEAD);
+        conn.push_next_id("event", &mut text);
+        text.push_str(&delta_tail);
         signal::voice_frame_base64(i as u64, conn.shared.options.stamp_frames, &mut text);
         text.push_str(r#""}"#);
         if !conn.emit_text(text) {
