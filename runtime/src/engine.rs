@@ -14,6 +14,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -218,10 +219,24 @@ impl PluginEngine {
     }
 }
 
+/// Ticks in a row without a plugin call before the ticker parks: 100 ms. A busy
+/// server keeps it ticking (no wake-up to pay on each call); an idle one stops
+/// waking up 500 times a second.
+const IDLE_TICKS_BEFORE_PARKING: u32 = 50;
+
 /// The process-wide epoch ticker: one thread increments the epoch of every live
-/// engine every [`EPOCH_TICK_MS`].
+/// engine every [`EPOCH_TICK_MS`] while a plugin call with a deadline may be
+/// running, and parks when none has run for [`IDLE_TICKS_BEFORE_PARKING`] ticks.
 struct EpochTicker {
     engines: Mutex<Vec<EngineWeak>>,
+    /// Calls holding a [`Ticking`] guard now.
+    in_flight: AtomicUsize,
+    /// Guards taken since the process started; tells the ticker a call came and
+    /// went between two of its ticks.
+    started: AtomicU64,
+    /// Ticks given so far.
+    ticks: AtomicU64,
+    thread: OnceLock<std::thread::Thread>,
 }
 
 fn epoch_ticker() -> &'static EpochTicker {
@@ -229,13 +244,55 @@ fn epoch_ticker() -> &'static EpochTicker {
     TICKER.get_or_init(|| {
         let ticker: &'static EpochTicker = Box::leak(Box::new(EpochTicker {
             engines: Mutex::new(Vec::new()),
+            in_flight: AtomicUsize::new(0),
+            started: AtomicU64::new(0),
+            ticks: AtomicU64::new(0),
+            thread: OnceLock::new(),
         }));
-        std::thread::Builder::new()
+        let handle = std::thread::Builder::new()
             .name("lectern-epoch".into())
             .spawn(move || ticker.run())
             .expect("spawning the epoch ticker thread");
+        let _ = ticker.thread.set(handle.thread().clone());
         ticker
     })
+}
+
+/// Keeps the epoch ticking while held: every store whose deadline rests on
+/// epochs holds one for as long as its guest may run.
+#[must_use = "the epoch only ticks while the guard is held"]
+pub struct Ticking {
+    ticker: &'static EpochTicker,
+}
+
+impl Drop for Ticking {
+    fn drop(&mut self) {
+        self.ticker.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl std::fmt::Debug for Ticking {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Ticking")
+    }
+}
+
+impl PluginEngine {
+    /// Keeps the epoch ticking until the guard is dropped. Take it before the
+    /// guest runs: a parked ticker is woken here, so its first tick comes one
+    /// [`EPOCH_TICK_MS`] later and deadlines stay as exact as with a ticker that
+    /// never parks.
+    pub fn ticking(&self) -> Ticking {
+        let ticker = epoch_ticker();
+        ticker.started.fetch_add(1, Ordering::SeqCst);
+        if ticker.in_flight.fetch_add(1, Ordering::SeqCst) == 0
+            && let Some(thread) = ticker.thread.get()
+        {
+            // Only a flag swap unless the ticker is parked.
+            thread.unpark();
+        }
+        Ticking { ticker }
+    }
 }
 
 impl EpochTicker {
@@ -248,7 +305,18 @@ impl EpochTicker {
 
     fn run(&self) -> ! {
         let tick = Duration::from_millis(EPOCH_TICK_MS);
+        let mut idle_ticks = 0;
+        let mut seen = self.started.load(Ordering::SeqCst);
         loop {
+            if idle_ticks >= IDLE_TICKS_BEFORE_PARKING {
+                // `ticking` raises `in_flight` before it unparks, and an unpark
+                // that comes before `park` makes `park` return at once, so no
+                // call can be left without ticks.
+                while self.in_flight.load(Ordering::SeqCst) == 0 {
+                    std::thread::park();
+                }
+                idle_ticks = 0;
+            }
             std::thread::sleep(tick);
             let mut engines = self.engines.lock().unwrap_or_else(|p| p.into_inner());
             engines.retain(|weak| match weak.upgrade() {
@@ -258,6 +326,68 @@ impl EpochTicker {
                 }
                 None => false,
             });
+            drop(engines);
+            self.ticks.fetch_add(1, Ordering::Relaxed);
+            let started = self.started.load(Ordering::SeqCst);
+            if started == seen && self.in_flight.load(Ordering::SeqCst) == 0 {
+                idle_ticks += 1;
+            } else {
+                idle_ticks = 0;
+                seen = started;
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ticker_parks_when_idle_and_wakes_for_a_call() {
+        let engine = PluginEngine::new(EngineConfig {
+            max_concurrent_instances: 1,
+            pooling: false,
+            ..EngineConfig::default()
+        })
+        .expect("engine");
+        let ticker = epoch_ticker();
+        let tick = Duration::from_millis(EPOCH_TICK_MS);
+        let idle_for = tick * IDLE_TICKS_BEFORE_PARKING;
+        // Other tests in this process may take guards: look for a window in
+        // which none did, long enough for the ticker to have parked, and check
+        // that it gave no tick in its second half.
+        let mut parked = false;
+        for _ in 0..20 {
+            let started = ticker.started.load(Ordering::SeqCst);
+            std::thread::sleep(idle_for + tick * 10);
+            let ticks = ticker.ticks.load(Ordering::SeqCst);
+            std::thread::sleep(tick * 20);
+            if ticker.started.load(Ordering::SeqCst) == started
+                && ticker.in_flight.load(Ordering::SeqCst) == 0
+            {
+                assert_eq!(
+                    ticker.ticks.load(Ordering::SeqCst),
+                    ticks,
+                    "the ticker kept ticking with no call in flight"
+                );
+                parked = true;
+                break;
+            }
+        }
+        assert!(parked, "never saw a quiet window to check parking in");
+
+        // A guard wakes it: the first tick follows within a few intervals.
+        let guard = engine.ticking();
+        let woken_at = Instant::now();
+        let before = ticker.ticks.load(Ordering::SeqCst);
+        while ticker.ticks.load(Ordering::SeqCst) == before {
+            assert!(
+                woken_at.elapsed() < Duration::from_millis(20),
+                "no epoch tick within 20 ms of taking a guard"
+            );
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        drop(guard);
     }
 }

@@ -15,7 +15,7 @@ use super::bindings::TeachingTool;
 use super::imports::{LogCollector, ProgressLedger};
 use super::limits::MAX_STDERR_BYTES;
 use super::state::StateView;
-use crate::engine::PluginEngine;
+use crate::engine::{PluginEngine, Ticking};
 use crate::lesson::Subtopic;
 
 /// Table elements a call may grow its tables to (function tables of large
@@ -32,6 +32,8 @@ pub(crate) struct CallState {
     pub(crate) progress: ProgressLedger,
     pub(crate) log: LogCollector,
     pub(crate) stderr: CapturedOutput,
+    /// Keeps the epoch ticking while a store with a deadline lives.
+    ticking: Option<Ticking>,
 }
 
 impl WasiView for CallState {
@@ -74,6 +76,7 @@ impl CallState {
             progress,
             log,
             stderr,
+            ticking: None,
         }
     }
 }
@@ -235,10 +238,13 @@ pub(crate) fn linker(engine: &PluginEngine) -> anyhow::Result<Linker<CallState>>
 /// A fresh store for one call: memory limiter, deadline, fuel budget.
 pub(crate) fn store(
     engine: &PluginEngine,
-    state: CallState,
+    mut state: CallState,
     deadline: Instant,
     fuel: Option<u64>,
 ) -> Store<CallState> {
+    // The deadline rests on epoch ticks, which only come while someone holds a
+    // guard: taken before the guest can run, dropped with the store's data.
+    state.ticking = Some(engine.ticking());
     let mut store = Store::new(engine.wasmtime(), state);
     store.limiter(|s| &mut s.memory);
     // At every epoch tick: past the deadline, interrupt (a trap); otherwise yield to
