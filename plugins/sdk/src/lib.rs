@@ -51,6 +51,8 @@
 #[cfg(target_arch = "wasm32")]
 extern crate self as lectern_tool;
 
+#[cfg(any(test, all(target_arch = "wasm32", feature = "arena")))]
+mod arena;
 mod call;
 mod env;
 mod lesson;
@@ -62,6 +64,13 @@ pub mod testing;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
+
+/// Every call runs in an instance that is thrown away afterwards, so the
+/// component allocates from a bump arena (feature `arena`, on by default; turn
+/// it off to bring your own global allocator).
+#[cfg(all(target_arch = "wasm32", feature = "arena"))]
+#[global_allocator]
+static ALLOCATOR: arena::Arena = arena::Arena::new();
 
 pub use call::Call;
 pub use env::{Env, LogLevel};
