@@ -27,7 +27,7 @@ use serde_json::json;
 use crate::asked::Asked;
 use crate::bank::Banked;
 use crate::grading::grade;
-use crate::questions::{all_questions, word};
+use crate::questions::{question, word};
 use crate::record::push_number;
 
 /// State key: how often each question was asked in this session, the last
@@ -341,17 +341,19 @@ fn grade_answer(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
             0
         }
     };
-    let lesson = call.lesson().clone();
-    let question = all_questions(&lesson, &normalizer, times_asked)
-        .into_iter()
-        .find(|q| q.id == arguments.question_id)
-        .ok_or_else(|| {
-            ToolError::invalid_arguments(format!(
-                "there is no question \"{}\" in this subtopic; call check_understanding and \
+    let question = question(
+        call.lesson(),
+        &normalizer,
+        &arguments.question_id,
+        times_asked,
+    )
+    .ok_or_else(|| {
+        ToolError::invalid_arguments(format!(
+            "there is no question \"{}\" in this subtopic; call check_understanding and \
                  use the question_id it returns",
-                arguments.question_id
-            ))
-        })?;
+            arguments.question_id
+        ))
+    })?;
 
     let grade = grade(&question, &answer, &normalizer);
     let mut grades: Vec<GradeRecord> = call.state_or_default(GRADES_KEY);

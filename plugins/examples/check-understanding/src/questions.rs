@@ -1,8 +1,8 @@
 //! Questions built from the subtopic: one per objective and one per key
 //! point, each with the statements a full answer would cover.
 
-use lectern_tool::Subtopic;
 use lectern_tool::text::{Normalizer, stable_hash, words};
+use lectern_tool::{Objective, Subtopic};
 
 /// Words of a key point's subject phrase at most ("carbon dioxide").
 const MAX_SUBJECT_WORDS: usize = 3;
@@ -36,53 +36,117 @@ pub fn all_questions(
 ) -> Vec<Question> {
     let mut questions = Vec::new();
     for objective in &lesson.objectives {
-        let id = format!("objective:{}", objective.id);
-        let asked_part = objective
-            .text
-            .split([':', '('])
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .trim_end_matches('.');
-        if asked_part.is_empty() {
-            continue;
-        }
-        let prompt = objective_prompt(asked_part, variant(&id, times_asked(&id)));
-        let prompt_concepts = normalizer.concepts(&prompt);
-        let own_concepts = normalizer.concepts(&objective.text);
-        let mut answers = Vec::new();
-        if own_concepts.difference(&prompt_concepts).count() >= MIN_OWN_ANSWER_CONCEPTS {
-            answers.push(objective.text.clone());
-        }
-        answers.extend(related_key_points(lesson, normalizer, &objective.text));
-        if answers.is_empty() {
-            answers.push(objective.text.clone());
-        }
-        questions.push(Question {
-            id,
-            subject: asked_part.to_owned(),
-            prompt,
-            objective_id: Some(objective.id.clone()),
-            answers,
-        });
+        questions.extend(objective_question(
+            lesson,
+            normalizer,
+            objective,
+            &times_asked,
+        ));
     }
     for (index, point) in lesson.key_points.iter().enumerate() {
-        let id = format!("key-point:{index}");
-        let Some(subject) = subject_phrase(point, normalizer) else {
-            continue;
-        };
-        let prompt = key_point_prompt(&subject, variant(&id, times_asked(&id)));
-        questions.push(Question {
-            id,
-            subject,
-            prompt,
-            objective_id: lesson
-                .objective_for(point, normalizer)
-                .map(|o| o.id.clone()),
-            answers: vec![point.clone()],
-        });
+        questions.extend(key_point_question(
+            lesson,
+            normalizer,
+            index,
+            point,
+            &times_asked,
+        ));
     }
     questions
+}
+
+/// The question with `id`, the same as the one [`all_questions`] lists
+/// first with that id, built alone: grading needs one question, and
+/// analysing the whole lesson for it would cost several times more.
+pub fn question(
+    lesson: &Subtopic,
+    normalizer: &Normalizer,
+    id: &str,
+    times_asked: impl Fn(&str) -> usize,
+) -> Option<Question> {
+    if let Some(objective_id) = id.strip_prefix("objective:") {
+        lesson
+            .objectives
+            .iter()
+            .filter(|objective| objective.id == objective_id)
+            .find_map(|objective| objective_question(lesson, normalizer, objective, &times_asked))
+    } else {
+        let index: usize = id.strip_prefix("key-point:")?.parse().ok()?;
+        // Only the id `key-point:{index}` itself, not `+1` or `01`.
+        if id.len() != "key-point:".len() + decimal_len(index) {
+            return None;
+        }
+        let point = lesson.key_points.get(index)?;
+        key_point_question(lesson, normalizer, index, point, &times_asked)
+    }
+}
+
+fn decimal_len(n: usize) -> usize {
+    let mut len = 1;
+    let mut rest = n;
+    while rest >= 10 {
+        rest /= 10;
+        len += 1;
+    }
+    len
+}
+
+fn objective_question(
+    lesson: &Subtopic,
+    normalizer: &Normalizer,
+    objective: &Objective,
+    times_asked: &impl Fn(&str) -> usize,
+) -> Option<Question> {
+    let id = format!("objective:{}", objective.id);
+    let asked_part = objective
+        .text
+        .split([':', '('])
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .trim_end_matches('.');
+    if asked_part.is_empty() {
+        return None;
+    }
+    let prompt = objective_prompt(asked_part, variant(&id, times_asked(&id)));
+    let prompt_concepts = normalizer.concepts(&prompt);
+    let own_concepts = normalizer.concepts(&objective.text);
+    let mut answers = Vec::new();
+    if own_concepts.difference(&prompt_concepts).count() >= MIN_OWN_ANSWER_CONCEPTS {
+        answers.push(objective.text.clone());
+    }
+    answers.extend(related_key_points(lesson, normalizer, &objective.text));
+    if answers.is_empty() {
+        answers.push(objective.text.clone());
+    }
+    Some(Question {
+        id,
+        subject: asked_part.to_owned(),
+        prompt,
+        objective_id: Some(objective.id.clone()),
+        answers,
+    })
+}
+
+fn key_point_question(
+    lesson: &Subtopic,
+    normalizer: &Normalizer,
+    index: usize,
+    point: &str,
+    times_asked: &impl Fn(&str) -> usize,
+) -> Option<Question> {
+    let id = format!("key-point:{index}");
+    let subject = subject_phrase(point, normalizer)?;
+    let prompt = key_point_prompt(&subject, variant(&id, times_asked(&id)));
+    Some(Question {
+        id,
+        subject,
+        prompt,
+        objective_id: lesson
+            .objective_for(point, normalizer)
+            .map(|o| o.id.clone()),
+        answers: vec![point.to_owned()],
+    })
 }
 
 /// The wording of question `id` about `subject` the `times_asked + 1`-th
@@ -254,6 +318,41 @@ mod tests {
         };
         assert_eq!(objective_of("key-point:1").as_deref(), Some("chlorophyll"));
         assert_eq!(objective_of("key-point:4").as_deref(), Some("glucose-use"));
+    }
+
+    #[test]
+    fn one_question_is_built_as_the_whole_list_builds_it() {
+        let mut lesson = sample_subtopic();
+        // An objective with nothing to ask comes before one of the same id.
+        lesson.objectives.insert(
+            0,
+            lectern_tool::Objective {
+                id: lesson.objectives[1].id.clone(),
+                text: ": (nothing asked)".into(),
+            },
+        );
+        let en = Normalizer::for_locale("en");
+        let times_asked = |id: &str| id.len() % 3;
+        let all = all_questions(&lesson, &en, times_asked);
+        for expected in &all {
+            let alone = question(&lesson, &en, &expected.id, times_asked).unwrap();
+            let first = all.iter().find(|q| q.id == expected.id).unwrap();
+            assert_eq!(&alone, first);
+        }
+        for missing in [
+            "objective:nope",
+            "key-point:99",
+            "key-point:01",
+            "key-point:+1",
+            "key-point:",
+            "other:1",
+            "",
+        ] {
+            assert!(
+                question(&lesson, &en, missing, times_asked).is_none(),
+                "{missing}"
+            );
+        }
     }
 
     #[test]
