@@ -1,6 +1,16 @@
 //! The other process: the fake Realtime server and the learners' browsers.
+//!
+//! On a 2-core machine every cycle the peer spends is taken from the process
+//! being measured, so the peer is kept lean: all its sockets are served by
+//! one thread (a `current_thread` runtime) — no wake-ups between worker
+//! threads, no work stealing, no contended locks — and each browser is a
+//! single task that owns its WebSocket whole (no split halves, no second
+//! task). What each side sends, and when, is unchanged.
 
 use super::*;
+
+/// Read buffer of a simulated browser's socket.
+const BROWSER_READ_BUFFER_BYTES: usize = 2_048;
 
 fn say(line: &str) {
     use std::io::Write;
@@ -9,7 +19,25 @@ fn say(line: &str) {
     let _ = out.flush();
 }
 
+/// Runs the peer on a thread of its own with a single-threaded runtime; the
+/// caller's runtime only waits for it.
 pub async fn run() {
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("peer".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(peer());
+            let _ = done_tx.send(());
+        })
+        .unwrap();
+    let _ = done_rx.await;
+}
+
+async fn peer() {
     let n: usize = std::env::var("LESSONS_BENCH_PEER_N")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -111,64 +139,84 @@ async fn browser(
     streaming: tokio::sync::mpsc::UnboundedSender<()>,
 ) -> Vec<u64> {
     // Nagle off, as browsers do for WebSockets: small frames go out at once.
-    let config = WebSocketConfig::default().read_buffer_size(ws::READ_BUFFER_BYTES);
-    let Ok((ws, _)) = tokio_tungstenite::connect_async_with_config(url, Some(config), true).await
+    // The library zeroes its read buffer's free space before every read,
+    // and it reads twice per message (the second read finds nothing): a
+    // buffer just over one tutor frame (~1 KB) keeps that small.
+    let config = WebSocketConfig::default().read_buffer_size(BROWSER_READ_BUFFER_BYTES);
+    let Ok((mut ws, _)) =
+        tokio_tungstenite::connect_async_with_config(url, Some(config), true).await
     else {
         return Vec::new();
     };
-    let (mut sink, mut stream) = ws.split();
-    let mut stop_rx = window.clone();
-    let sender = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_millis(audio::FRAME_MS as u64));
-        // One period of a 200 Hz tone fits a 20 ms frame exactly. Its
-        // bytes are built once; each frame only writes its stamp in.
-        let frame = audio::tone(24_000, 200.0, 3000.0, audio::SAMPLES_PER_FRAME_24K, 0);
-        let mut frame_bytes = Vec::with_capacity(frame.len() * 2);
-        audio::pcm16_to_le_bytes(&frame, &mut frame_bytes);
-        let mut head = [0i16; 5];
-        loop {
-            tick.tick().await;
-            if let Some((_, stop_at)) = *stop_rx.borrow_and_update()
-                && Instant::now() >= stop_at
-            {
-                break;
-            }
-            signal::stamp(&mut head);
-            let mut bytes = frame_bytes.clone();
-            for (b, s) in bytes.chunks_exact_mut(2).zip(head) {
-                b.copy_from_slice(&s.to_le_bytes());
-            }
-            if sink.send(Message::Binary(bytes.into())).await.is_err() {
-                return;
-            }
-        }
-        let _ = sink.send(Message::text(r#"{"type":"lesson.end"}"#)).await;
-    });
+    let mut tick = tokio::time::interval(Duration::from_millis(audio::FRAME_MS as u64));
+    // One period of a 200 Hz tone fits a 20 ms frame exactly. Its bytes are
+    // built once; each frame only writes its stamp in.
+    let frame = audio::tone(24_000, 200.0, 3000.0, audio::SAMPLES_PER_FRAME_24K, 0);
+    let mut frame_bytes = Vec::with_capacity(frame.len() * 2);
+    audio::pcm16_to_le_bytes(&frame, &mut frame_bytes);
     let mut lat = Vec::new();
     let mut announced = false;
-    while let Some(Ok(m)) = stream.next().await {
-        if let Message::Binary(b) = m {
-            let now_ns = signal::clock_ns();
-            if !announced {
-                announced = true;
-                let _ = streaming.send(());
+    let mut sending = true;
+    // The measuring window, once set (it is set once and never changes).
+    let mut measured: Option<(Instant, Instant)> = None;
+    loop {
+        tokio::select! {
+            _ = tick.tick(), if sending => {
+                if measured.is_none() {
+                    measured = *window.borrow_and_update();
+                }
+                if let Some((_, stop_at)) = measured
+                    && Instant::now() >= stop_at
+                {
+                    sending = false;
+                    if ws.send(Message::text(r#"{"type":"lesson.end"}"#)).await.is_err() {
+                        break;
+                    }
+                    continue;
+                }
+                let mut head = [0i16; 5];
+                let mut bytes = frame_bytes.clone();
+                // Stamped last thing before the frame is written.
+                signal::stamp(&mut head);
+                for (b, s) in bytes.chunks_exact_mut(2).zip(head) {
+                    b.copy_from_slice(&s.to_le_bytes());
+                }
+                // The socket takes the frame at once unless Lectern stops
+                // reading; a browser's send queue would hold it meanwhile.
+                if ws.send(Message::Binary(bytes.into())).await.is_err() {
+                    sending = false;
+                }
             }
-            let Some((from, stop_at)) = *window.borrow_and_update() else {
-                continue;
-            };
-            let now = Instant::now();
-            if now < from || now > stop_at {
-                continue;
-            }
-            let mut head = [0i16; 5];
-            for (s, c) in head.iter_mut().zip(b.chunks_exact(2)) {
-                *s = i16::from_le_bytes([c[0], c[1]]);
-            }
-            if let Some(sent) = signal::read_stamp(&head) {
-                lat.push(now_ns.saturating_sub(sent));
+            m = ws.next() => {
+                let b = match m {
+                    Some(Ok(Message::Binary(b))) => b,
+                    Some(Ok(_)) => continue,
+                    Some(Err(_)) | None => break,
+                };
+                let now_ns = signal::clock_ns();
+                if !announced {
+                    announced = true;
+                    let _ = streaming.send(());
+                }
+                if measured.is_none() {
+                    measured = *window.borrow_and_update();
+                }
+                let Some((from, stop_at)) = measured else {
+                    continue;
+                };
+                let now = Instant::now();
+                if now < from || now > stop_at {
+                    continue;
+                }
+                let mut head = [0i16; 5];
+                for (s, c) in head.iter_mut().zip(b.chunks_exact(2)) {
+                    *s = i16::from_le_bytes([c[0], c[1]]);
+                }
+                if let Some(sent) = signal::read_stamp(&head) {
+                    lat.push(now_ns.saturating_sub(sent));
+                }
             }
         }
     }
-    let _ = sender.await;
     lat
 }
