@@ -25,6 +25,17 @@
 //!
 //! Every trial is printed, then the spread over trials; targets are judged on
 //! the median and the count of trials meeting them is shown.
+//!
+//! **Instructions per request** (for judging a change while the machine is
+//! busy, when wall-clock figures are noise): run the bench binary under
+//! Callgrind with [`INSTRUCTIONS_ENV`] set to a request count, e.g.
+//! `LECTERN_TOKEN_BENCH_INSTRUCTIONS=2000 valgrind --tool=callgrind
+//! target/release/deps/token-<hash>`. The generator then sends that many
+//! requests to each route one after another on one connection, zeroing the
+//! server's counters before and reading them after (`callgrind_control`), and
+//! prints the server's user-space instructions per request of each route; the
+//! profile of each route is dumped as `callgrind.out.<pid>.<n>`. No timed
+//! figures are printed in this mode.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -48,6 +59,10 @@ const TARGET_ENV: &str = "LECTERN_TOKEN_BENCH_TARGET";
 const SERVER_THREADS: usize = 1;
 /// Overrides [`SERVER_THREADS`] (e.g. `2` for what `lectern serve` runs on two cores).
 const SERVER_THREADS_ENV: &str = "LECTERN_TOKEN_BENCH_SERVER_THREADS";
+/// Request count of the instruction-counting mode (the server under Callgrind).
+const INSTRUCTIONS_ENV: &str = "LECTERN_TOKEN_BENCH_INSTRUCTIONS";
+/// Requests sent to a route before its instructions are counted.
+const INSTRUCTIONS_WARMUP: usize = 200;
 /// Trials, each measuring every phase.
 const TRIALS: usize = 5;
 /// Keep-alive connections of the closed-loop peak phases.
@@ -94,7 +109,7 @@ fn main() {
 /// Starts the server, runs the generator process against it, and stops.
 fn serve_and_measure() {
     let data_dir = tempfile::tempdir().expect("temporary directory");
-    let config = Config {
+    let mut config = Config {
         data_dir: data_dir.path().to_owned(),
         livekit_url: Some("wss://livekit.bench".into()),
         livekit_api_key: Some("APIbench".into()),
@@ -102,6 +117,12 @@ fn serve_and_measure() {
         rate_limit_per_min: 0,
         ..Config::default()
     };
+    if std::env::var_os(INSTRUCTIONS_ENV).is_some() {
+        // Valgrind cannot reserve the address space of a full plugin instance
+        // pool; no plugin runs in a token or floor request, so the smallest
+        // pool changes nothing that is counted.
+        config.plugin_max_instances = 1;
+    }
     let server_threads = std::env::var(SERVER_THREADS_ENV)
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
@@ -469,6 +490,14 @@ fn generate_load(address: SocketAddr) {
         address,
         host: Box::leak(Box::new(host)),
     };
+    if let Some(n) = std::env::var(INSTRUCTIONS_ENV)
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+    {
+        runtime.block_on(count_instructions(target, n));
+        return;
+    }
     runtime.block_on(async {
         let mut trials = Vec::new();
         for n in 1..=TRIALS {
@@ -498,4 +527,65 @@ fn generate_load(address: SocketAddr) {
             load_average()
         );
     });
+}
+
+// ------------------------------------------------------ instruction counting
+
+/// Runs `callgrind_control` with `args` against the server (this process's
+/// parent) and returns what it printed.
+fn callgrind_control(args: &[&str]) -> String {
+    let server = std::os::unix::process::parent_id().to_string();
+    let output = std::process::Command::new("callgrind_control")
+        .args(args)
+        .arg(&server)
+        .output()
+        .expect("run callgrind_control (is the server running under valgrind --tool=callgrind?)");
+    assert!(
+        output.status.success(),
+        "callgrind_control {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The server's instructions counted since the last zeroing, over all its threads.
+fn server_instructions() -> u64 {
+    // Lines of the form `   Th 1  25,459,030`.
+    let text = callgrind_control(&["-e", "Ir"]);
+    let total: u64 = text
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("Th "))
+        .filter_map(|rest| rest.split_whitespace().nth(1))
+        .filter_map(|count| count.replace(',', "").parse::<u64>().ok())
+        .sum();
+    assert!(total > 0, "no instruction counts in: {text}");
+    total
+}
+
+/// Server instructions per request of each route, `n` sequential requests each.
+async fn count_instructions(target: Target, n: usize) {
+    println!(
+        "  instructions per request (server user space, all threads; {n} sequential requests per route on one connection)"
+    );
+    let mut per_request = Vec::new();
+    for (label, path) in [("floor", FLOOR_PATH), ("token", TOKEN_PATH)] {
+        let mut sender = connect(target).await;
+        for _ in 0..INSTRUCTIONS_WARMUP {
+            sender = one_request(sender, target, path).await.0;
+        }
+        callgrind_control(&["--zero"]);
+        for _ in 0..n {
+            sender = one_request(sender, target, path).await.0;
+        }
+        let instructions = server_instructions();
+        callgrind_control(&[&format!("--dump={label}")]);
+        let each = instructions as f64 / n as f64;
+        println!("    {label:<6} {each:>10.0} instructions/request");
+        per_request.push(each);
+    }
+    println!(
+        "    token - floor {:>10.0}   token/floor {:.3}",
+        per_request[1] - per_request[0],
+        per_request[1] / per_request[0]
+    );
 }

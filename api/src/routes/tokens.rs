@@ -340,11 +340,24 @@ fn livekit(state: &AppState) -> Result<&LiveKitConfig, ApiError> {
     })
 }
 
+/// The tutor's dispatch metadata. Fields in key order: the text is what a
+/// JSON object of the two keys has always serialized to, written without
+/// building a map first.
+#[derive(Serialize)]
+struct DispatchMetadata<'a> {
+    learner: &'a str,
+    subtopic_id: &'a str,
+}
+
 fn sign(state: &AppState, livekit: &LiveKitConfig, grant: &Grant) -> Result<String, ApiError> {
     // The learner is the token's identity, never something the client names,
     // so the tutor's job records the lesson against the participant who joins.
     let dispatch_metadata = match &grant.subtopic_id {
-        Some(id) => serde_json::json!({ "subtopic_id": id, "learner": grant.identity }).to_string(),
+        Some(id) => serde_json::to_string(&DispatchMetadata {
+            learner: &grant.identity,
+            subtopic_id: id,
+        })
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("dispatch metadata: {e}")))?,
         None => String::new(),
     };
     let room_config = RoomConfiguration {
