@@ -199,11 +199,9 @@ impl Fuel {
     }
 
     fn mean(&self) -> String {
-        if self.calls == 0 {
-            "off".to_owned()
-        } else {
-            (self.total / self.calls).to_string()
-        }
+        self.total
+            .checked_div(self.calls)
+            .map_or_else(|| "off".to_owned(), |mean| mean.to_string())
     }
 }
 
