@@ -21,14 +21,16 @@ use lectern_tool::{
     Call, Display, LogLevel, Manifest, QuestionCard, ScoreCard, TeachingTool, ToolError,
     ToolOutput, ToolSpec,
 };
-use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::asked::Asked;
 use crate::bank::Banked;
 use crate::grading::grade;
 use crate::questions::{question, word};
-use crate::record::push_number;
+use crate::record::{Reader, Writer, parse_number, push_number};
 
 /// State key: how often each question was asked in this session, the last
 /// one and the focus last asked about, in the layout of [`asked`].
@@ -129,11 +131,51 @@ struct GradeArguments {
     answer: String,
 }
 
-/// One graded answer, kept in the state.
-#[derive(Serialize, Deserialize)]
-struct GradeRecord {
+/// One graded answer as an earlier version kept it (JSON), still read so a
+/// lesson going on across an upgrade keeps its attempt counts.
+#[derive(Deserialize)]
+struct JsonGradeRecord {
     question_id: String,
     share: f32,
+}
+
+/// A kept grade: the question and the share of it answered, in thousandths.
+type GradeEntry<'a> = (Cow<'a, str>, usize);
+
+/// The grades kept in the state, oldest first, in the layout of
+/// [`write_grades`] or the JSON list of earlier versions; `None` when the
+/// text is neither. Read on every grade, so it is not JSON any more.
+fn read_grades(text: &str) -> Option<Vec<GradeEntry<'_>>> {
+    if text.starts_with('[') {
+        let json: Vec<JsonGradeRecord> = serde_json::from_str(text).ok()?;
+        return Some(
+            json.into_iter()
+                .map(|g| (Cow::Owned(g.question_id), thousandths(g.share)))
+                .collect(),
+        );
+    }
+    let mut record = Reader::new(text);
+    let mut grades = Vec::with_capacity(MAX_HISTORY_ENTRIES + 1);
+    while !record.is_done() {
+        let id = record.text()?;
+        let share = parse_number(record.text()?)?;
+        grades.push((Cow::Borrowed(id), share));
+    }
+    Some(grades)
+}
+
+/// The stored form of `grades`: netstrings, the question id then the share
+/// in thousandths for each (see [`record`]).
+fn write_grades(grades: &[GradeEntry<'_>]) -> String {
+    let mut record = Writer::with_capacity(grades.iter().map(|(id, _)| id.len() + 12).sum());
+    for (id, share) in grades {
+        record.text(id).number(*share);
+    }
+    record.finish()
+}
+
+fn thousandths(share: f32) -> usize {
+    (share.clamp(0.0, 1.0) * 1000.0).round() as usize
 }
 
 fn ask(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
@@ -356,17 +398,21 @@ fn grade_answer(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
     })?;
 
     let grade = grade(&question, &answer, &normalizer);
-    let mut grades: Vec<GradeRecord> = call.state_or_default(GRADES_KEY);
-    let attempt = 1 + grades
-        .iter()
-        .filter(|g| g.question_id == question.id)
-        .count();
-    grades.push(GradeRecord {
-        question_id: question.id.clone(),
-        share: grade.share,
+    let stored_grades = call.state_text(GRADES_KEY).unwrap_or_default();
+    let mut grades = read_grades(&stored_grades).unwrap_or_else(|| {
+        call.log(
+            LogLevel::Warn,
+            "starting `grades` afresh: the stored grades could not be read",
+        );
+        Vec::new()
     });
+    let attempt = 1 + grades.iter().filter(|(id, _)| *id == question.id).count();
+    grades.push((
+        Cow::Borrowed(question.id.as_str()),
+        thousandths(grade.share),
+    ));
     trim_history(&mut grades);
-    call.set_state(GRADES_KEY, &grades)?;
+    call.set_state_text(GRADES_KEY, &write_grades(&grades))?;
 
     let list = |words: &[String]| {
         if words.is_empty() {

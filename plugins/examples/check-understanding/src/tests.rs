@@ -313,3 +313,54 @@ fn an_edited_lesson_is_analysed_again_and_keeps_what_was_asked() {
     assert_ne!(moved.state()["bank"], env.state()["bank"]);
     assert_eq!(asked_count(&moved), total + 1);
 }
+
+#[test]
+fn grades_read_back_and_the_json_of_earlier_versions_still_counts() {
+    let grades = vec![
+        (std::borrow::Cow::Borrowed("objective:a,b"), 1000),
+        (std::borrow::Cow::Borrowed("key-point:2"), 375),
+    ];
+    let text = crate::write_grades(&grades);
+    assert_eq!(crate::read_grades(&text).unwrap(), grades);
+    assert_eq!(crate::read_grades("").unwrap(), Vec::new());
+    let json =
+        r#"[{"question_id":"key-point:2","share":0.5},{"question_id":"objective:a","share":1.0}]"#;
+    assert_eq!(
+        crate::read_grades(json).unwrap(),
+        vec![
+            (std::borrow::Cow::Borrowed("key-point:2"), 500),
+            (std::borrow::Cow::Borrowed("objective:a"), 1000)
+        ]
+    );
+    for bad in ["[1]", "3:abc,", "1:a,x:1,", "1:a,"] {
+        assert!(crate::read_grades(bad).is_none(), "{bad}");
+    }
+}
+
+#[test]
+fn attempts_count_across_the_json_grades_of_earlier_versions() {
+    let mut env = FakeEnv::new(sample_subtopic());
+    env.invoke::<CheckUnderstanding>("check_understanding", json!({}))
+        .unwrap();
+    let id = "objective:chlorophyll";
+    lectern_tool::Env::state_set(
+        &mut env,
+        "grades",
+        &format!(r#"[{{"question_id":"{id}","share":0.5}}]"#),
+    )
+    .unwrap();
+    let output = env
+        .invoke::<CheckUnderstanding>(
+            "grade_answer",
+            json!({"question_id": id, "answer": "it reflects green light"}),
+        )
+        .unwrap();
+    assert!(output.content.contains("attempt 2"), "{}", output.content);
+    let again = env
+        .invoke::<CheckUnderstanding>(
+            "grade_answer",
+            json!({"question_id": id, "answer": "it reflects green light"}),
+        )
+        .unwrap();
+    assert!(again.content.contains("attempt 3"), "{}", again.content);
+}
