@@ -18,6 +18,6 @@ pub mod error;
 pub mod history;
 pub mod protocol;
 
-pub use client::{AudioSink, RealtimeClient, RealtimeEvent};
+pub use client::{AudioSink, DirectAudio, RealtimeClient, RealtimeEvent};
 pub use config::{RealtimeConfig, VadMode};
 pub use error::RealtimeError;

@@ -345,6 +345,12 @@ impl LessonSession {
         // Microphone frames go from the transport to Realtime directly when
         // the transport can: the session has nothing to do with them.
         transport.forward_audio(client.audio_sink());
+        // Tutor audio the same way, from the connection task to the learner.
+        let direct = transport.audio_player().map(|player| {
+            let direct = Arc::new(turn::DirectAudio::new(player));
+            client.play_audio_directly(direct.clone());
+            direct
+        });
         let mut turn = turn::Turns::new(
             deps.clone(),
             config,
@@ -352,6 +358,7 @@ impl LessonSession {
             client,
             teaching,
             registry_events,
+            direct,
         );
         let summary = turn.run(&mut transport, events, shutdown).await;
         deps.metrics.active.fetch_sub(1, Ordering::Relaxed);

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -129,12 +129,23 @@ impl std::fmt::Debug for AudioSink {
     }
 }
 
+/// Plays tutor audio from the connection task, skipping the hop through
+/// the owner for each 20 ms frame (see [`RealtimeClient::play_audio_directly`]).
+pub trait DirectAudio: Send + Sync {
+    /// Plays `delta` (base64 PCM16) of `item_id` now and returns true, or
+    /// returns false and the delta goes to the owner as an event, in order.
+    fn try_play(&self, item_id: &str, delta: &str) -> bool;
+}
+
+type DirectSlot = Arc<OnceLock<Arc<dyn DirectAudio>>>;
+
 /// Handle on a Realtime connection. Dropping it closes the connection
 /// (once no [`AudioSink`] of it is left).
 pub struct RealtimeClient {
     commands: mpsc::UnboundedSender<Command>,
     history: Arc<Mutex<History>>,
     link: Arc<Mutex<Link>>,
+    direct: DirectSlot,
     task: JoinHandle<()>,
 }
 
@@ -148,6 +159,7 @@ impl RealtimeClient {
         let (events, event_rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
         let history = Arc::new(Mutex::new(History::default()));
         let link = Arc::new(Mutex::new(Link::Down));
+        let direct = DirectSlot::default();
         let (ready_tx, ready_rx) = oneshot::channel();
         let task = tokio::spawn(run(
             config,
@@ -155,6 +167,7 @@ impl RealtimeClient {
             events,
             history.clone(),
             link.clone(),
+            direct.clone(),
             ready_tx,
         ));
         match ready_rx.await {
@@ -163,6 +176,7 @@ impl RealtimeClient {
                     commands,
                     history,
                     link,
+                    direct,
                     task,
                 },
                 event_rx,
@@ -182,6 +196,13 @@ impl RealtimeClient {
         self.commands
             .send(Command::Send(Box::new(event)))
             .map_err(|_| RealtimeError::Closed)
+    }
+
+    /// From now on, every `response.output_audio.delta` is first offered
+    /// to `direct`, in the connection task; only those it declines reach
+    /// the event stream. Set once; a second call is ignored.
+    pub fn play_audio_directly(&self, direct: Arc<dyn DirectAudio>) {
+        let _ = self.direct.set(direct);
     }
 
     /// A handle that appends learner audio from another task.
@@ -269,6 +290,7 @@ async fn run(
     events: mpsc::Sender<RealtimeEvent>,
     history: Arc<Mutex<History>>,
     link: Arc<Mutex<Link>>,
+    direct: DirectSlot,
     ready: oneshot::Sender<Result<(), RealtimeError>>,
 ) {
     let _end = EndLink(link.clone());
@@ -314,6 +336,7 @@ async fn run(
                     &mut commands,
                     &events,
                     &history,
+                    &direct,
                 )
                 .await;
                 *link.lock().expect("link lock") = Link::Down;
@@ -409,6 +432,7 @@ async fn pump(
     commands: &mut mpsc::UnboundedReceiver<Command>,
     events: &mpsc::Sender<RealtimeEvent>,
     history: &Mutex<History>,
+    direct: &OnceLock<Arc<dyn DirectAudio>>,
 ) -> RunEnd {
     let mut response_in_flight = false;
     let dropped = |error: RealtimeError, response_in_flight: bool| RunEnd::Dropped {
@@ -461,6 +485,11 @@ async fn pump(
                         continue;
                     }
                 };
+                if let ServerEvent::ResponseOutputAudioDelta { item_id, delta, .. } = &event
+                    && direct.get().is_some_and(|d| d.try_play(item_id, delta))
+                {
+                    continue;
+                }
                 match &event {
                     ServerEvent::ResponseCreated { .. } => response_in_flight = true,
                     ServerEvent::ResponseDone { .. } => response_in_flight = false,

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use base64::Engine as _;
@@ -20,7 +21,7 @@ use crate::store::{
     ConversationStatus, Evidence as StoredEvidence, MessageRole, NewMessage, NewToolInvocation,
 };
 use crate::transport::{
-    AgentState, ErrorBody, LearnerInput, LessonEvent, ObjectiveProgress, Transport,
+    AgentState, AudioPlayer, ErrorBody, LearnerInput, LessonEvent, ObjectiveProgress, Transport,
 };
 
 /// Slack after the estimated end of playout during which a barge-in still
@@ -36,6 +37,62 @@ struct ToolDone {
     name: String,
     arguments: String,
     record: CallRecord,
+}
+
+/// Tutor audio frames the Realtime connection task plays itself: those of
+/// the item being played, once the session has started it, while it is not
+/// cut. The first frame of an item (which starts it) and any frame behind
+/// one still queued for the session go through the session, in order.
+pub(super) struct DirectAudio {
+    route: Mutex<Route>,
+    player: AudioPlayer,
+}
+
+#[derive(Default)]
+struct Route {
+    /// The item whose frames may be played directly.
+    item_id: Option<String>,
+    /// Audio deltas sent to the session and not yet handled by it.
+    queued: usize,
+    /// Samples received of `item_id`, by either path.
+    received_samples: usize,
+}
+
+impl DirectAudio {
+    pub(super) fn new(player: AudioPlayer) -> Self {
+        DirectAudio {
+            route: Mutex::new(Route::default()),
+            player,
+        }
+    }
+
+    fn route(&self) -> MutexGuard<'_, Route> {
+        self.route.lock().expect("audio route lock")
+    }
+}
+
+impl crate::realtime::DirectAudio for DirectAudio {
+    fn try_play(&self, item_id: &str, delta: &str) -> bool {
+        let mut route = self.route();
+        let bytes = match route.item_id.as_deref() {
+            Some(id) if id == item_id && route.queued == 0 => {
+                // Bad audio goes to the session, which reports it.
+                base64::engine::general_purpose::STANDARD
+                    .decode(delta)
+                    .ok()
+                    .filter(|b| b.len().is_multiple_of(2))
+            }
+            _ => None,
+        };
+        let Some(bytes) = bytes else {
+            route.queued += 1;
+            return false;
+        };
+        route.received_samples += bytes.len() / 2;
+        // Under the route's lock: the session cannot play a frame between.
+        (self.player)(item_id, bytes.into());
+        true
+    }
 }
 
 /// The tutor audio item being (or last) played.
@@ -55,6 +112,8 @@ pub(super) struct Turns {
     spec: LessonSpec,
     client: RealtimeClient,
     teaching: Teaching,
+    /// Set when the transport plays audio from the connection task.
+    direct: Option<Arc<DirectAudio>>,
     registry: Option<broadcast::Receiver<RegistryEvent>>,
     tool_tx: mpsc::UnboundedSender<ToolDone>,
     tool_rx: mpsc::UnboundedReceiver<ToolDone>,
@@ -85,6 +144,7 @@ impl Turns {
         client: RealtimeClient,
         teaching: Teaching,
         registry: broadcast::Receiver<RegistryEvent>,
+        direct: Option<Arc<DirectAudio>>,
     ) -> Self {
         let (tool_tx, tool_rx) = mpsc::unbounded_channel();
         let idle_deadline = tokio::time::Instant::now() + ms(config.idle_nudge_ms);
@@ -94,6 +154,7 @@ impl Turns {
             spec,
             client,
             teaching,
+            direct,
             registry: Some(registry),
             tool_tx,
             tool_rx,
@@ -291,6 +352,7 @@ impl Turns {
             } => {
                 // The rest of a reply cut by the drop never comes; the learner
                 // hears what arrived, which is what the replay kept.
+                self.stop_direct();
                 if let Some(p) = self.playing.as_mut() {
                     p.cut = true;
                     let _ = transport.audio_done(&p.item_id);
@@ -460,6 +522,13 @@ impl Turns {
     }
 
     fn on_audio<T: Transport>(&mut self, transport: &mut T, item_id: String, delta: &str) {
+        // Held while this frame is played, so that the connection task
+        // cannot play a later one first.
+        let direct = self.direct.clone();
+        let mut route = direct.as_deref().map(DirectAudio::route);
+        if let Some(r) = route.as_mut() {
+            r.queued = r.queued.saturating_sub(1);
+        }
         // Decoded straight to the little-endian bytes the transport ships.
         let bytes = match base64::engine::general_purpose::STANDARD.decode(delta) {
             Ok(b) if b.len().is_multiple_of(2) => b,
@@ -502,16 +571,39 @@ impl Turns {
             return;
         }
         p.received_samples += samples;
+        if let Some(r) = route.as_mut() {
+            if r.item_id.as_deref() != Some(item_id.as_str()) {
+                r.received_samples = p.received_samples - samples;
+                r.item_id = Some(item_id.clone());
+            }
+            r.received_samples += samples;
+        }
         let _ = transport.play_le_bytes(&item_id, bytes.into());
+    }
+
+    /// Samples received of the item being played, by either path.
+    fn received_samples(&self, p: &Playing) -> usize {
+        match self.direct.as_deref().map(DirectAudio::route) {
+            Some(r) if r.item_id.as_deref() == Some(p.item_id.as_str()) => r.received_samples,
+            _ => p.received_samples,
+        }
+    }
+
+    /// Frames of the current item go through the session again (which
+    /// drops them once the item is cut).
+    fn stop_direct(&self) {
+        if let Some(d) = &self.direct {
+            d.route().item_id = None;
+        }
     }
 
     /// The learner started talking (or typing): if the tutor may still be
     /// heard, stop playout and cut the reply where the learner stopped hearing it.
     async fn barge_in<T: Transport>(&mut self, transport: &mut T) {
-        let Some(p) = self.playing.as_mut().filter(|p| !p.cut) else {
+        let Some(p) = self.playing.as_ref().filter(|p| !p.cut) else {
             return;
         };
-        let received_ms = audio::ms_of_24k(p.received_samples);
+        let received_ms = audio::ms_of_24k(self.received_samples(p));
         let playout_end = p.first_audio + ms(received_ms + PLAYOUT_SLACK_MS);
         if Instant::now() > playout_end {
             return;
@@ -523,6 +615,9 @@ impl Turns {
         if heard_ms >= received_ms && reported.is_some() && p.stored {
             // Everything was heard already; nothing to cut.
             return;
+        }
+        if let Some(d) = &self.direct {
+            d.route().item_id = None;
         }
         p.cut = true;
         let heard_ms = heard_ms as u32;

@@ -25,7 +25,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::outbox::Outbox;
-use super::{ErrorBody, LearnerInput, LessonEvent, Transport, TransportError};
+use super::{AudioPlayer, ErrorBody, LearnerInput, LessonEvent, Transport, TransportError};
 use crate::audio::{self, Framer, SAMPLES_PER_FRAME_24K};
 use crate::realtime::AudioSink;
 
@@ -109,7 +109,9 @@ pub struct WsTransport {
     input: mpsc::Receiver<LearnerInput>,
     out: Arc<Outbox<WsFrame>>,
     shared: Arc<Shared>,
-    playing: Option<Playing>,
+    /// Shared with the [`AudioPlayer`]; frames are written into the socket
+    /// under its lock, so none slips in after an `audio.clear`.
+    playing: Arc<Mutex<Option<Playing>>>,
     reader: JoinHandle<()>,
     writer: Option<JoinHandle<()>>,
 }
@@ -179,7 +181,7 @@ impl WsTransport {
             input,
             out,
             shared,
-            playing: None,
+            playing: Arc::new(Mutex::new(None)),
             reader,
             writer: Some(writer),
         }
@@ -329,23 +331,32 @@ async fn on_text(
 }
 
 impl WsTransport {
-    /// Announces a new item with `audio.start`; false when audio of
-    /// `item_id` is no longer played (it was interrupted).
-    fn start_item(&mut self, item_id: &str) -> Result<bool, TransportError> {
-        let new_item = self.playing.as_ref().is_none_or(|p| p.item_id != item_id);
-        if new_item {
-            self.playing = Some(Playing {
+    /// Writes tutor audio of `item_id`, announcing a new item with
+    /// `audio.start`; audio of an interrupted item is dropped.
+    fn play_frame(&mut self, item_id: &str, bytes: Bytes) -> Result<(), TransportError> {
+        let mut playing = self.playing.lock().expect("playing lock");
+        if playing.as_ref().is_none_or(|p| p.item_id != item_id) {
+            *playing = Some(Playing {
                 item_id: item_id.to_string(),
                 sent_samples: 0,
                 first_sent: Instant::now(),
                 cleared: false,
             });
-            self.send(LessonEvent::AudioStart {
-                item_id: item_id.to_string(),
-            })?;
+            self.out
+                .send(text_frame(&LessonEvent::AudioStart {
+                    item_id: item_id.to_string(),
+                }))
+                .map_err(|_| TransportError::Closed)?;
         }
+        let p = playing.as_mut().expect("set above");
         // Interrupted: late audio of this item is never played.
-        Ok(!self.playing.as_ref().is_some_and(|p| p.cleared))
+        if p.cleared {
+            return Ok(());
+        }
+        p.sent_samples += bytes.len() / 2;
+        self.out
+            .send(WsFrame::Binary(bytes))
+            .map_err(|_| TransportError::Closed)
     }
 }
 
@@ -355,27 +366,28 @@ impl Transport for WsTransport {
     }
 
     fn play(&mut self, item_id: &str, pcm: &[i16]) -> Result<(), TransportError> {
-        if !self.start_item(item_id)? {
-            return Ok(());
-        }
-        let playing = self.playing.as_mut().expect("set by start_item");
-        playing.sent_samples += pcm.len();
         let mut bytes = Vec::with_capacity(pcm.len() * 2);
         audio::pcm16_to_le_bytes(pcm, &mut bytes);
-        self.out
-            .send(WsFrame::Binary(Bytes::from(bytes)))
-            .map_err(|_| TransportError::Closed)
+        self.play_frame(item_id, Bytes::from(bytes))
     }
 
     fn play_le_bytes(&mut self, item_id: &str, bytes: Bytes) -> Result<(), TransportError> {
-        if !self.start_item(item_id)? {
-            return Ok(());
-        }
-        let playing = self.playing.as_mut().expect("set by start_item");
-        playing.sent_samples += bytes.len() / 2;
-        self.out
-            .send(WsFrame::Binary(bytes))
-            .map_err(|_| TransportError::Closed)
+        self.play_frame(item_id, bytes)
+    }
+
+    fn audio_player(&mut self) -> Option<AudioPlayer> {
+        let (playing, out) = (self.playing.clone(), self.out.clone());
+        Some(Arc::new(move |item_id: &str, bytes: Bytes| {
+            let mut playing = playing.lock().expect("playing lock");
+            if let Some(p) = playing.as_mut()
+                && p.item_id == item_id
+                && !p.cleared
+            {
+                p.sent_samples += bytes.len() / 2;
+                // A closed socket ends the lesson through the reader.
+                let _ = out.send(WsFrame::Binary(bytes));
+            }
+        }))
     }
 
     fn forward_audio(&mut self, sink: AudioSink) -> bool {
@@ -391,7 +403,7 @@ impl Transport for WsTransport {
     }
 
     async fn interrupt(&mut self, item_id: &str) -> Option<u32> {
-        let (sent_ms, first_sent) = match self.playing.as_mut() {
+        let (sent_ms, first_sent) = match self.playing.lock().expect("playing lock").as_mut() {
             Some(p) if p.item_id == item_id => {
                 p.cleared = true;
                 (audio::ms_of_24k(p.sent_samples) as u32, p.first_sent)
