@@ -12,6 +12,17 @@
 //! generator never shares the server's runtime, allocator or scheduler queue.
 //! Both routes get identical requests over keep-alive HTTP/1.1 connections.
 //!
+//! When the machine has more CPUs than the server has worker threads, the
+//! server's threads are pinned to the first CPUs and the generator to the
+//! rest (`sched_setaffinity`). Unpinned, the scheduler's wake-up placement
+//! keeps putting the two processes of a loopback ping-pong on the *same* CPU
+//! (a scheduler trace of this bench on two cores had both on one CPU for
+//! about four of every five runs), so a request waited for the generator's
+//! time slice and the generator for the server's: milliseconds of tail that
+//! belong to the measuring apparatus, not to the server. Pinning gives each
+//! its own core, as the paragraph above intends; both routes run under the
+//! same placement, so the floor stays comparable.
+//!
 //! Each of [`TRIALS`] trials measures, in order:
 //! 1. peak throughput of the floor and of the token route (closed loop,
 //!    [`PEAK_CONNECTIONS`] connections), with the CPU time the server and the
@@ -63,6 +74,8 @@ const SERVER_THREADS_ENV: &str = "LECTERN_TOKEN_BENCH_SERVER_THREADS";
 const INSTRUCTIONS_ENV: &str = "LECTERN_TOKEN_BENCH_INSTRUCTIONS";
 /// Requests sent to a route before its instructions are counted.
 const INSTRUCTIONS_WARMUP: usize = 200;
+/// CPUs (`first-end`, end exclusive) the generator pins itself to; empty: unpinned.
+const GENERATOR_CPUS_ENV: &str = "LECTERN_TOKEN_BENCH_GENERATOR_CPUS";
 /// Trials, each measuring every phase.
 const TRIALS: usize = 5;
 /// Keep-alive connections of the closed-loop peak phases.
@@ -128,9 +141,17 @@ fn serve_and_measure() {
         .and_then(|v| v.parse::<usize>().ok())
         .filter(|&n| n > 0)
         .unwrap_or(SERVER_THREADS);
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let pinned = cpus > server_threads;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(server_threads)
         .thread_name("bench-server")
+        .on_thread_start(move || {
+            // Threads the runtime's threads start (the database's) inherit this.
+            if pinned {
+                pin_to_cpus(0..server_threads);
+            }
+        })
         .enable_all()
         .build()
         .expect("server runtime");
@@ -165,14 +186,26 @@ fn serve_and_measure() {
     } else {
         "optimised"
     };
+    let placement = match server_threads {
+        _ if !pinned => "unpinned (no CPU left for the generator alone)".to_owned(),
+        1 => "server on CPU 0, generator on the others".to_owned(),
+        n => format!("server on CPUs 0-{}, generator on the others", n - 1),
+    };
     println!("token endpoint benchmark");
     println!(
-        "  build {profile}; {} CPUs; server: {server_threads} worker thread(s), full middleware, rate limit off; \
-         load: separate process, 1 thread, keep-alive HTTP/1.1 on loopback",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        "  build {profile}; {cpus} CPUs; server: {server_threads} worker thread(s), full middleware, rate limit off; \
+         load: separate process, 1 thread, keep-alive HTTP/1.1 on loopback; {placement}"
     );
     let status = std::process::Command::new(std::env::current_exe().expect("own path"))
         .env(TARGET_ENV, address.to_string())
+        .env(
+            GENERATOR_CPUS_ENV,
+            if pinned {
+                format!("{server_threads}-{cpus}")
+            } else {
+                String::new()
+            },
+        )
         .status()
         .expect("start the load generator");
     stop.store(true, Ordering::Relaxed);
@@ -480,7 +513,23 @@ fn spread(values: impl Iterator<Item = f64>) -> (f64, f64, f64) {
     (v[0], v[v.len() / 2], v[v.len() - 1])
 }
 
+/// Restricts the calling thread (and threads it starts later) to `cpus`.
+fn pin_to_cpus(cpus: std::ops::Range<usize>) {
+    use nix::sched::{CpuSet, sched_setaffinity};
+    let mut set = CpuSet::new();
+    for cpu in cpus {
+        set.set(cpu).expect("CPU index within the set");
+    }
+    sched_setaffinity(nix::unistd::Pid::from_raw(0), &set).expect("sched_setaffinity");
+}
+
 fn generate_load(address: SocketAddr) {
+    if let Some((first, end)) = std::env::var(GENERATOR_CPUS_ENV).ok().and_then(|v| {
+        let (a, b) = v.split_once('-')?;
+        Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?))
+    }) {
+        pin_to_cpus(first..end);
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
