@@ -26,6 +26,15 @@
 //!    (an upper bound on Lectern's share). Printed: p50/p99 both ways, and
 //!    the largest N whose p99 stays under 5 ms in both.
 //!
+//!    Beside every N, a floor measured in the same run: the same peer (the
+//!    same browsers, fake server, frames, stamps and latency measurement)
+//!    against a minimal relay in this process instead of Lectern (see
+//!    `lessons/relay.rs`): the same messages, sizes and counts on every
+//!    socket, over the same tokio + tokio-tungstenite stack, with no
+//!    session logic. Its CPU is accounted the same way. What Lectern costs
+//!    above the floor is its own; what the floor costs is what this machine
+//!    charges any relay (mostly loopback TCP in the kernel).
+//!
 //! `LESSONS_BENCH_N=100,200` picks the lesson counts; `LESSONS_BENCH_SECS`
 //! the measuring time per count.
 
@@ -174,6 +183,8 @@ struct PeerReport {
     frames_in: usize,
     frames_out: usize,
     cpu_s: f64,
+    /// Mean bytes of the tutor frames the browsers timed.
+    bytes_per_frame_out: f64,
 }
 
 async fn lessons(counts: Vec<usize>, secs: u64) {
@@ -211,6 +222,7 @@ async fn lessons(counts: Vec<usize>, secs: u64) {
         })
         .await
         .unwrap();
+    relay::check_same_messages();
     let host = PluginHost::new(HostConfig::default()).unwrap();
     let metrics = Arc::new(LessonMetrics::default());
     println!(
@@ -218,44 +230,56 @@ async fn lessons(counts: Vec<usize>, secs: u64) {
          20 ms frames both ways, {secs} s each:"
     );
     println!(
-        "      N   Lectern CPU/lesson  (all lessons)   peer CPU   in p50    in p99   out p50   out p99   frames in/out"
+        "      N  served by     CPU/lesson        (all lessons)   peer CPU   in p50    in p99   out p50   out p99   frames in/out  B/frame out"
     );
-    let mut best = None;
-    for (round, &n) in counts.iter().enumerate() {
-        let Some(report) = one_round(round, n, secs, &host, &store, &metrics).await else {
-            println!("{n:>7}   the round failed (see above)");
-            continue;
-        };
-        let (cpu_s, wall) = report.1;
-        let r = report.0;
-        println!(
-            "{n:>7}   {:>8.3}% of a core  {:>6.1}% cores  {:>6.1}% cores  {:>6.2} ms {:>6.2} ms {:>6.2} ms {:>6.2} ms   {}/{}",
-            cpu_s / wall / n as f64 * 100.0,
-            cpu_s / wall * 100.0,
-            r.cpu_s / wall * 100.0,
-            r.in_p50,
-            r.in_p99,
-            r.out_p50,
-            r.out_p99,
-            r.frames_in,
-            r.frames_out
-        );
-        if r.in_p99 < P99_TARGET_MS && r.out_p99 < P99_TARGET_MS {
-            best = Some(n);
+    let mut best = [None, None];
+    let mut round = 0;
+    for &n in &counts {
+        for (side, floor) in [(0, false), (1, true)] {
+            round += 1;
+            let who = if floor { "relay floor" } else { "Lectern" };
+            let Some(report) = one_round(round, n, secs, floor, &host, &store, &metrics).await
+            else {
+                println!("{n:>7}  {who:<11}  the round failed (see above)");
+                continue;
+            };
+            let (cpu_s, wall) = report.1;
+            let r = report.0;
+            println!(
+                "{n:>7}  {who:<11} {:>8.3}% of a core  {:>6.1}% cores  {:>6.1}% cores  {:>6.2} ms {:>6.2} ms {:>6.2} ms {:>6.2} ms   {}/{}  {:>6.0}",
+                cpu_s / wall / n as f64 * 100.0,
+                cpu_s / wall * 100.0,
+                r.cpu_s / wall * 100.0,
+                r.in_p50,
+                r.in_p99,
+                r.out_p50,
+                r.out_p99,
+                r.frames_in,
+                r.frames_out,
+                r.bytes_per_frame_out
+            );
+            if r.in_p99 < P99_TARGET_MS && r.out_p99 < P99_TARGET_MS {
+                best[side] = Some(n);
+            }
         }
     }
-    match best {
-        Some(n) => println!("largest N with p99 < {P99_TARGET_MS} ms both ways: {n}"),
-        None => println!("no N tried kept p99 < {P99_TARGET_MS} ms both ways"),
+    for (who, best) in ["Lectern", "the relay floor"].into_iter().zip(best) {
+        match best {
+            Some(n) => println!("largest N with p99 < {P99_TARGET_MS} ms both ways, {who}: {n}"),
+            None => println!("no N tried kept p99 < {P99_TARGET_MS} ms both ways, {who}"),
+        }
     }
 }
 
-/// Runs N lessons against a fresh peer; the peer's report and this
-/// process's (CPU seconds, wall seconds) over the measuring window.
+/// Runs N lessons (served by Lectern, or by the relay floor) against a
+/// fresh peer; the peer's report and this process's (CPU seconds, wall
+/// seconds) over the measuring window.
+#[allow(clippy::too_many_arguments)]
 async fn one_round(
     round: usize,
     n: usize,
     secs: u64,
+    floor: bool,
     host: &PluginHost,
     store: &Store,
     metrics: &Arc<LessonMetrics>,
@@ -294,6 +318,11 @@ async fn one_round(
         for i in 0..n {
             let (stream, _) = listener.accept().await.unwrap();
             let _ = stream.set_nodelay(true);
+            if floor {
+                let url = config.realtime.endpoint();
+                runs.push(tokio::spawn(relay::lesson(stream, url)));
+                continue;
+            }
             let (deps, config) = (deps.clone(), config.clone());
             runs.push(tokio::spawn(async move {
                 let ws =
@@ -306,7 +335,8 @@ async fn one_round(
                     subtopic_id: "s".into(),
                     room: "bench".into(),
                 };
-                LessonSession::run(deps, config, spec, WsTransport::from_tungstenite(ws)).await
+                let _ =
+                    LessonSession::run(deps, config, spec, WsTransport::from_tungstenite(ws)).await;
             }));
         }
         runs
@@ -331,7 +361,7 @@ async fn one_round(
             Some("stop") => window = Some((cpu_seconds() - cpu0, t0.elapsed().as_secs_f64())),
             Some("result") => {
                 let v: Vec<f64> = words.filter_map(|w| w.parse().ok()).collect();
-                if v.len() == 7 {
+                if v.len() == 8 {
                     report = Some(PeerReport {
                         in_p50: v[0],
                         in_p99: v[1],
@@ -340,6 +370,7 @@ async fn one_round(
                         frames_in: v[4] as usize,
                         frames_out: v[5] as usize,
                         cpu_s: v[6],
+                        bytes_per_frame_out: v[7],
                     });
                 }
                 break;
@@ -366,3 +397,7 @@ async fn one_round(
 /// The other process: the fake Realtime server and the learners' browsers.
 #[path = "lessons/peer.rs"]
 mod peer;
+
+/// The relay floor: the same lessons relayed with nothing but the stack.
+#[path = "lessons/relay.rs"]
+mod relay;

@@ -111,33 +111,37 @@ async fn peer() {
     let mut in_lat = fake.take_input_latencies_ns();
     say("stop");
     let mut out_lat = Vec::new();
+    let mut out_bytes = 0u64;
     for b in browsers {
-        if let Ok(l) = b.await {
+        if let Ok((l, bytes)) = b.await {
             out_lat.extend(l);
+            out_bytes += bytes;
         }
     }
     in_lat.sort_unstable();
     out_lat.sort_unstable();
     say(&format!(
-        "result {} {} {} {} {} {} {}",
+        "result {} {} {} {} {} {} {} {}",
         percentile(&in_lat, 0.5),
         percentile(&in_lat, 0.99),
         percentile(&out_lat, 0.5),
         percentile(&out_lat, 0.99),
         in_lat.len(),
         out_lat.len(),
-        cpu
+        cpu,
+        out_bytes as f64 / out_lat.len().max(1) as f64
     ));
 }
 
 /// A browser: streams stamped 20 ms frames in real time; once the window
 /// is set, keeps the latencies of stamped tutor frames received in it,
-/// and ends the lesson at its end.
+/// and ends the lesson at its end. Returns those latencies and the bytes
+/// of the tutor frames they were read from.
 async fn browser(
     url: String,
     mut window: tokio::sync::watch::Receiver<Option<(Instant, Instant)>>,
     streaming: tokio::sync::mpsc::UnboundedSender<()>,
-) -> Vec<u64> {
+) -> (Vec<u64>, u64) {
     // Nagle off, as browsers do for WebSockets: small frames go out at once.
     // The library zeroes its read buffer's free space before every read,
     // and it reads twice per message (the second read finds nothing): a
@@ -146,7 +150,7 @@ async fn browser(
     let Ok((mut ws, _)) =
         tokio_tungstenite::connect_async_with_config(url, Some(config), true).await
     else {
-        return Vec::new();
+        return (Vec::new(), 0);
     };
     let mut tick = tokio::time::interval(Duration::from_millis(audio::FRAME_MS as u64));
     // One period of a 200 Hz tone fits a 20 ms frame exactly. Its bytes are
@@ -155,6 +159,7 @@ async fn browser(
     let mut frame_bytes = Vec::with_capacity(frame.len() * 2);
     audio::pcm16_to_le_bytes(&frame, &mut frame_bytes);
     let mut lat = Vec::new();
+    let mut lat_bytes = 0u64;
     let mut announced = false;
     let mut sending = true;
     // The measuring window, once set (it is set once and never changes).
@@ -214,9 +219,10 @@ async fn browser(
                 }
                 if let Some(sent) = signal::read_stamp(&head) {
                     lat.push(now_ns.saturating_sub(sent));
+                    lat_bytes += b.len() as u64;
                 }
             }
         }
     }
-    lat
+    (lat, lat_bytes)
 }
