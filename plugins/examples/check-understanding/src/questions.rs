@@ -4,6 +4,8 @@
 use lectern_tool::text::{Normalizer, stable_hash, words};
 use lectern_tool::{Objective, Subtopic};
 
+use crate::record::decimal_len;
+
 /// Words of a key point's subject phrase at most ("carbon dioxide").
 const MAX_SUBJECT_WORDS: usize = 3;
 /// Concepts an objective must add beyond its question to be an answer of its own.
@@ -79,16 +81,6 @@ pub fn question(
         let point = lesson.key_points.get(index)?;
         key_point_question(lesson, normalizer, index, point, &times_asked)
     }
-}
-
-fn decimal_len(n: usize) -> usize {
-    let mut len = 1;
-    let mut rest = n;
-    while rest >= 10 {
-        rest /= 10;
-        len += 1;
-    }
-    len
 }
 
 fn objective_question(

@@ -185,7 +185,7 @@ pub fn push_numbers(text: &mut String, numbers: &[usize], separator: char) {
 }
 
 /// How many digits `n` has in decimal.
-fn decimal_len(n: usize) -> usize {
+pub(crate) fn decimal_len(n: usize) -> usize {
     let mut len = 1;
     let mut rest = n;
     while rest >= 10 {
