@@ -13,7 +13,6 @@
 //!   needs the cargo feature `livekit`).
 
 pub mod livekit;
-pub(crate) mod outbox;
 pub mod ws;
 
 use std::future::Future;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use futures::StreamExt;
+use lectern_outbox::Outbox;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -16,7 +17,6 @@ use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, 
 use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 
-use crate::outbox::Outbox;
 use crate::script::{Action, Pace};
 use crate::signal;
 use crate::{Shared, Trigger as T};

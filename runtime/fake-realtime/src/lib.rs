@@ -12,7 +12,6 @@
 #![deny(missing_docs)]
 
 mod connection;
-mod outbox;
 pub mod script;
 pub mod signal;
 

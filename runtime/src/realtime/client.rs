@@ -5,8 +5,10 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use base64::Engine as _;
 use futures::StreamExt;
 use futures::stream::SplitStream;
+use lectern_outbox::Outbox;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -20,8 +22,6 @@ use super::config::RealtimeConfig;
 use super::error::RealtimeError;
 use super::history::History;
 use super::protocol::{ClientEvent, ServerEvent, event_type};
-use crate::transport::outbox::Outbox;
-use base64::Engine as _;
 
 /// Server events buffered for the owner before the socket read waits.
 pub const EVENT_CHANNEL_CAPACITY: usize = 1024;

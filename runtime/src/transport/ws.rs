@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::{Sink, SinkExt, Stream, StreamExt};
+use lectern_outbox::Outbox;
 use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{Notify, mpsc};
@@ -24,7 +25,6 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use super::outbox::Outbox;
 use super::{AudioPlayer, ErrorBody, LearnerInput, LessonEvent, Transport, TransportError};
 use crate::audio::{self, Framer, SAMPLES_PER_FRAME_24K};
 use crate::realtime::AudioSink;

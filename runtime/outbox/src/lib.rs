@@ -1,5 +1,4 @@
-//! Write-through for the connection's socket (the same technique as
-//! Lectern's own transport; this crate shares no code with Lectern).
+//! Write-through for a socket that several tasks write to.
 //!
 //! A message handed to an [`Outbox`] goes into the socket at once, in the
 //! caller's task, when nothing is queued ahead of it and the socket takes it
@@ -22,7 +21,7 @@ use tokio::sync::Notify;
 type BoxSink<T> = Pin<Box<dyn Sink<T, Error = String> + Send>>;
 
 /// The sending half of a socket, shared by the tasks that write to it.
-pub(crate) struct Outbox<T> {
+pub struct Outbox<T> {
     state: Mutex<State<T>>,
     wake: Notify,
 }
@@ -43,7 +42,7 @@ struct State<T> {
 
 impl<T: Send + 'static> Outbox<T> {
     /// Takes over the sending half of a socket; errors are described by `describe`.
-    pub(crate) fn new<S>(sink: S, describe: fn(S::Error) -> String) -> Arc<Self>
+    pub fn new<S>(sink: S, describe: fn(S::Error) -> String) -> Arc<Self>
     where
         S: Sink<T> + Send + 'static,
     {
@@ -62,7 +61,7 @@ impl<T: Send + 'static> Outbox<T> {
     /// Sends `item`: written through when the socket is free, queued for
     /// [`Outbox::run`] otherwise. Fails once the socket failed or a close
     /// was asked for.
-    pub(crate) fn send(&self, item: T) -> Result<(), String> {
+    pub fn send(&self, item: T) -> Result<(), String> {
         let mut st = self.state.lock().expect("outbox lock");
         if let Some(e) = &st.ended {
             return Err(e.clone());
@@ -104,7 +103,7 @@ impl<T: Send + 'static> Outbox<T> {
     }
 
     /// Flushes what the socket holds (such as a pong it queued itself).
-    pub(crate) fn flush(&self) {
+    pub fn flush(&self) {
         let mut st = self.state.lock().expect("outbox lock");
         st.unflushed = true;
         drop(st);
@@ -113,7 +112,7 @@ impl<T: Send + 'static> Outbox<T> {
 
     /// Sends `last` if any after what is queued, then closes the socket;
     /// later sends fail. [`Outbox::run`] returns once it is closed.
-    pub(crate) fn close(&self, last: Option<T>) {
+    pub fn close(&self, last: Option<T>) {
         let mut st = self.state.lock().expect("outbox lock");
         if st.ended.is_none() && !st.closing {
             st.queue.extend(last);
@@ -132,7 +131,7 @@ impl<T: Send + 'static> Outbox<T> {
 
     /// Writes what the socket could not take at once, until the socket is
     /// closed (`Ok`) or fails (`Err`). One task runs it per socket.
-    pub(crate) async fn run(&self) -> Result<(), String> {
+    pub async fn run(&self) -> Result<(), String> {
         loop {
             if let Some(end) = std::future::poll_fn(|cx| self.drive(cx)).await {
                 return end;
@@ -176,5 +175,46 @@ impl<T: Send + 'static> Outbox<T> {
             return Poll::Ready(Some(end));
         }
         Poll::Ready(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use futures::StreamExt;
+    use futures::channel::mpsc;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn messages_keep_their_order_through_push_back_and_close() {
+        // A channel of one slot pushes back at once, so most sends queue.
+        let (tx, mut rx) = mpsc::channel::<u32>(1);
+        let outbox = Outbox::new(tx, |e| e.to_string());
+        let writer = tokio::spawn({
+            let outbox = outbox.clone();
+            async move { outbox.run().await }
+        });
+        for i in 0..100 {
+            outbox.send(i).unwrap();
+        }
+        outbox.close(Some(100));
+        assert!(outbox.send(101).is_err(), "sends after close fail");
+        let got: Vec<u32> = tokio::time::timeout(Duration::from_secs(5), rx.by_ref().collect())
+            .await
+            .unwrap();
+        assert_eq!(got, (0..=100).collect::<Vec<_>>());
+        assert_eq!(writer.await.unwrap(), Ok(()));
+    }
+
+    #[tokio::test]
+    async fn a_failed_socket_fails_sends_and_ends_the_writer() {
+        let (tx, rx) = mpsc::channel::<u32>(4);
+        drop(rx);
+        let outbox = Outbox::new(tx, |_| "gone".to_string());
+        assert_eq!(outbox.send(1), Err("gone".into()));
+        assert_eq!(outbox.send(2), Err("gone".into()));
+        assert_eq!(outbox.run().await, Err("gone".into()));
     }
 }
