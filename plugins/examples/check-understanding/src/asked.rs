@@ -210,6 +210,7 @@ mod tests {
         let old_text = bank::build(&lesson, &en, old_print);
         let old_bank = bank::parse(&old_text, old_print).unwrap();
         let chlorophyll = old_bank
+            .questions
             .iter()
             .position(|q| q.id == "objective:chlorophyll")
             .unwrap();
@@ -226,8 +227,15 @@ mod tests {
         let print = bank::fingerprint(&edited, "en");
         let text = bank::build(&edited, &en, print);
         let new_bank = bank::parse(&text, print).unwrap();
-        let moved = Asked::carry_over(&stored, old_print, &old_bank, print, &new_bank);
+        let moved = Asked::carry_over(
+            &stored,
+            old_print,
+            &old_bank.questions,
+            print,
+            &new_bank.questions,
+        );
         let now = new_bank
+            .questions
             .iter()
             .position(|q| q.id == "objective:chlorophyll")
             .unwrap();
@@ -237,7 +245,13 @@ mod tests {
         assert_eq!(moved.total(), 2, "the removed question's ask is forgotten");
         assert_eq!(moved.focus_scores("leaves"), None);
         // A record of some other bank carries nothing over.
-        let unrelated = Asked::carry_over(&stored, old_print ^ 1, &old_bank, print, &new_bank);
+        let unrelated = Asked::carry_over(
+            &stored,
+            old_print ^ 1,
+            &old_bank.questions,
+            print,
+            &new_bank.questions,
+        );
         assert_eq!(unrelated.total(), 0);
     }
 }

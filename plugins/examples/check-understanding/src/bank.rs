@@ -1,25 +1,56 @@
-//! The question bank as kept in the state: the lesson's questions with the
-//! concept terms of each, analysed once per session and lesson, because
-//! analysing the lesson's text (stemming every statement) is by far the
-//! costliest part of a call.
+//! The question bank as kept in the state: the lesson's questions, with
+//! everything asking and grading them needs from the lesson's text already
+//! analysed, once per session and lesson, because analysing the text
+//! (stemming every statement) is by far the costliest part of a call.
 //!
-//! Layout (netstrings, see [`record`](crate::record)): the lesson
-//! fingerprint (hex), then four fields per question: id, objective id (empty
-//! for none), subject, and its subject, main-answer and other-answer concept
-//! terms as one field (`|` between the three lists, a space between terms).
+//! Layout (netstrings, see [`record`](crate::record)):
+//! - the layout tag [`LAYOUT`], then the lesson fingerprint (hex);
+//! - the vocabulary: every concept word of the lesson's statements (its
+//!   objectives and key points) and its stem, `word stem word stem …`,
+//!   sorted by word, so a learner's word the lesson uses needs no stemmer;
+//! - the number of statements, then per statement its concept terms in
+//!   order, each stem once with the word first written for it, `stem word
+//!   stem word …`;
+//! - six fields per question: id, objective id (empty for none), subject;
+//!   its subject, main-answer and other-answer concept terms for matching a
+//!   focus (`|` between the three lists, a space between terms); then, for
+//!   each of its [`WORDINGS`] (`|` between them), the statements a full
+//!   answer is graded against (indexes, space-separated) and the concept
+//!   terms of the question as worded (which an answer earns nothing for).
+//!
+//! Earlier versions kept only the first four question fields after the
+//! fingerprint ([`parse_any`] still reads that, so what was asked carries
+//! over); such a bank is rebuilt before it is used.
 
-use std::collections::BTreeSet;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
 
 use lectern_tool::Subtopic;
-use lectern_tool::text::Normalizer;
+use lectern_tool::text::{Normalizer, words};
 
-use crate::questions::all_questions;
-use crate::record::{Reader, Writer};
+use crate::questions::{WORDINGS, statement, statements, variant, worded_questions};
+use crate::record::{Reader, Writer, parse_number};
 
-/// Separates the three term lists of a question.
+/// The first field of a bank in this layout. Not a hex number, so an
+/// earlier layout (whose first field is the fingerprint) is told apart.
+const LAYOUT: &str = "v2";
+/// Separates lists within a field: a question's term lists, its wordings.
 const LIST_SEPARATOR: char = '|';
-/// Separates the terms of a list.
+/// Separates the terms (and words, and statement indexes) of a list. Words
+/// never hold one: they are runs of letters and digits, lowercased.
 const TERM_SEPARATOR: char = ' ';
+
+/// A stored bank, borrowed from its text.
+pub struct Bank<'a> {
+    /// The fingerprint of the lesson it was built from.
+    pub fingerprint: u64,
+    /// The questions, in the order their ask counts are kept.
+    pub questions: Vec<Banked<'a>>,
+    /// Whether it holds what grading needs (an earlier layout does not).
+    complete: bool,
+    vocabulary: &'a str,
+    statements: Vec<&'a str>,
+}
 
 /// One question of the bank, borrowed from its stored text.
 pub struct Banked<'a> {
@@ -29,22 +60,105 @@ pub struct Banked<'a> {
     /// The subject, main-answer and other-answer terms, still joined: only
     /// a focus not seen before needs them.
     terms: &'a str,
+    /// Per wording, the statements an answer is graded against.
+    answers: &'a str,
+    /// Per wording, the concept terms of the question itself.
+    asked: &'a str,
 }
 
-impl Banked<'_> {
+impl<'a> Banked<'a> {
     /// How well the question matches focus concepts: its subject counts
     /// most, then its main answer, then its other answers.
-    pub fn focus_match(&self, focus: &BTreeSet<String>) -> usize {
+    pub fn focus_match(&self, focus: &[Cow<'_, str>]) -> usize {
         let hits = |terms: &str| {
             terms
                 .split(TERM_SEPARATOR)
-                .filter(|t| !t.is_empty() && focus.contains(*t))
+                .filter(|t| !t.is_empty() && focus.iter().any(|f| f == t))
                 .count()
         };
         let mut lists = self.terms.split(LIST_SEPARATOR);
         let mut next = || lists.next().unwrap_or_default();
         let (subject, main, other) = (next(), next(), next());
         4 * hits(subject) + 2 * hits(main) + hits(other)
+    }
+
+    /// The statements (indexes, see [`statement`]) a full answer to the
+    /// question in `wording` covers, in the order grading tries them.
+    pub fn answers(&self, wording: usize) -> impl Iterator<Item = usize> + 'a {
+        nth_list(self.answers, wording % WORDINGS)
+            .split(TERM_SEPARATOR)
+            .filter_map(parse_number)
+    }
+
+    /// The concept terms of the question in `wording`, space-separated.
+    pub fn asked_terms(&self, wording: usize) -> &'a str {
+        nth_list(self.asked, wording % WORDINGS)
+    }
+}
+
+fn nth_list(lists: &str, n: usize) -> &str {
+    lists.split(LIST_SEPARATOR).nth(n).unwrap_or_default()
+}
+
+impl<'a> Bank<'a> {
+    /// The question with `id`.
+    pub fn question(&self, id: &str) -> Option<&Banked<'a>> {
+        self.questions.iter().find(|q| q.id == id)
+    }
+
+    /// The concept terms of statement `index`, in order, each stem with the
+    /// word first written for it: `(stem, word)`.
+    pub fn statement_terms(&self, index: usize) -> impl Iterator<Item = (&'a str, &'a str)> {
+        let mut parts = self
+            .statements
+            .get(index)
+            .copied()
+            .unwrap_or_default()
+            .split(TERM_SEPARATOR)
+            .filter(|part| !part.is_empty());
+        std::iter::from_fn(move || Some((parts.next()?, parts.next()?)))
+    }
+
+    /// The concept terms of `text` (repeats kept), as
+    /// [`Normalizer::terms`] gives them; the stems of words the lesson uses
+    /// come from the vocabulary, so only other words run the stemmer.
+    pub fn terms(&self, text: &str, normalizer: &Normalizer) -> Vec<Cow<'a, str>> {
+        let mut vocabulary: Vec<(&'a str, &'a str)> = Vec::new();
+        let mut parts = self
+            .vocabulary
+            .split(TERM_SEPARATOR)
+            .filter(|part| !part.is_empty());
+        while let (Some(word), Some(stem)) = (parts.next(), parts.next()) {
+            vocabulary.push((word, stem));
+        }
+        words(text)
+            .into_iter()
+            .filter(|word| normalizer.is_concept_word(word))
+            .map(|word| {
+                match vocabulary.binary_search_by(|(known, _)| (*known).cmp(word.as_str())) {
+                    Ok(at) => Cow::Borrowed(vocabulary[at].1),
+                    Err(_) => Cow::Owned(normalizer.stem(&word)),
+                }
+            })
+            .collect()
+    }
+
+    /// How many questions it has.
+    pub fn len(&self) -> usize {
+        self.questions.len()
+    }
+
+    /// Whether it has no question.
+    pub fn is_empty(&self) -> bool {
+        self.questions.is_empty()
+    }
+}
+
+impl<'a> std::ops::Index<usize> for Bank<'a> {
+    type Output = Banked<'a>;
+
+    fn index(&self, index: usize) -> &Banked<'a> {
+        &self.questions[index]
     }
 }
 
@@ -107,70 +221,198 @@ impl Fingerprint {
 /// Analyses the lesson (the costly part: stemming every statement) into the
 /// stored text.
 pub fn build(lesson: &Subtopic, normalizer: &Normalizer, fingerprint: u64) -> String {
-    let mut record = Writer::with_capacity(1024);
-    record.hex(fingerprint);
-    let mut terms = String::new();
-    let push_terms = |terms: &mut String, set: BTreeSet<String>| {
-        for (n, term) in set.iter().enumerate() {
+    let mut record = Writer::with_capacity(4096);
+    record.text(LAYOUT).hex(fingerprint);
+    let mut field = String::with_capacity(512);
+    let push_terms = |field: &mut String, terms: &mut dyn Iterator<Item = &str>| {
+        for (n, term) in terms.enumerate() {
             if n > 0 {
-                terms.push(TERM_SEPARATOR);
+                field.push(TERM_SEPARATOR);
             }
-            terms.push_str(term);
+            field.push_str(term);
         }
     };
-    for question in all_questions(lesson, normalizer, |_| 0) {
-        let mut others = BTreeSet::new();
-        for answer in question.answers.iter().skip(1) {
-            others.extend(normalizer.concepts(answer));
+
+    let mut vocabulary = BTreeMap::new();
+    for text in statements(lesson) {
+        for word in words(text) {
+            if normalizer.is_concept_word(&word) && !vocabulary.contains_key(&word) {
+                let stem = normalizer.stem(&word);
+                vocabulary.insert(word, stem);
+            }
         }
-        let main = question
+    }
+    push_terms(
+        &mut field,
+        &mut vocabulary
+            .iter()
+            .flat_map(|(word, stem)| [word.as_str(), stem.as_str()]),
+    );
+    record.text(&field);
+
+    record.number(lesson.objectives.len() + lesson.key_points.len());
+    for text in statements(lesson) {
+        field.clear();
+        let written = normalizer.concept_words(text);
+        let stems: Vec<String> = written.iter().map(|word| normalizer.stem(word)).collect();
+        push_terms(
+            &mut field,
+            &mut stems
+                .iter()
+                .zip(&written)
+                .flat_map(|(stem, word)| [stem.as_str(), word.as_str()]),
+        );
+        record.text(&field);
+    }
+
+    let worded: Vec<_> = (0..WORDINGS)
+        .map(|wording| worded_questions(lesson, normalizer, |_| wording))
+        .collect();
+    let concepts = |index: usize| {
+        statement(lesson, index)
+            .map(|text| normalizer.concepts(text))
+            .unwrap_or_default()
+    };
+    for (at, question) in worded[0].iter().enumerate() {
+        // Matching a focus uses the answers of the question's first wording.
+        let first = &worded[variant(&question.id, 0) % WORDINGS][at];
+        debug_assert_eq!(first.id, question.id);
+        let main = first
             .answers
             .first()
-            .map(|a| normalizer.concepts(a))
+            .map(|i| concepts(*i))
             .unwrap_or_default();
-        terms.clear();
-        push_terms(&mut terms, normalizer.concepts(&question.subject));
-        terms.push(LIST_SEPARATOR);
-        push_terms(&mut terms, main);
-        terms.push(LIST_SEPARATOR);
-        push_terms(&mut terms, others);
+        let mut others = BTreeSet::new();
+        for index in first.answers.iter().skip(1) {
+            others.extend(concepts(*index));
+        }
+        field.clear();
+        push_terms(
+            &mut field,
+            &mut normalizer
+                .concepts(&question.subject)
+                .iter()
+                .map(String::as_str),
+        );
+        field.push(LIST_SEPARATOR);
+        push_terms(&mut field, &mut main.iter().map(String::as_str));
+        field.push(LIST_SEPARATOR);
+        push_terms(&mut field, &mut others.iter().map(String::as_str));
         record
             .text(&question.id)
             .text(question.objective_id.as_deref().unwrap_or_default())
             .text(&question.subject)
-            .text(&terms);
+            .text(&field);
+
+        let mut answers = String::new();
+        let mut asked = String::new();
+        for (wording, questions) in worded.iter().enumerate() {
+            let worded = &questions[at];
+            debug_assert_eq!(worded.id, question.id);
+            if wording > 0 {
+                answers.push(LIST_SEPARATOR);
+                asked.push(LIST_SEPARATOR);
+            }
+            let mut indexes = String::new();
+            for (n, index) in worded.answers.iter().enumerate() {
+                if n > 0 {
+                    indexes.push(TERM_SEPARATOR);
+                }
+                crate::record::push_number(&mut indexes, *index);
+            }
+            answers.push_str(&indexes);
+            push_terms(
+                &mut asked,
+                &mut normalizer
+                    .concepts(&worded.prompt)
+                    .iter()
+                    .map(String::as_str),
+            );
+        }
+        record.text(&answers).text(&asked);
     }
     record.finish()
 }
 
-/// The questions of a stored bank built from the lesson with `fingerprint`;
-/// `None` when it was built from another lesson or is unreadable.
-pub fn parse(text: &str, fingerprint: u64) -> Option<Vec<Banked<'_>>> {
-    parse_any(text).and_then(|(stored, bank)| (stored == fingerprint).then_some(bank))
+/// The stored bank if it was built from the lesson with `fingerprint` in
+/// this layout; `None` when it was built from another lesson or by an
+/// earlier version, or is unreadable.
+pub fn parse(text: &str, fingerprint: u64) -> Option<Bank<'_>> {
+    parse_any(text).filter(|bank| bank.complete && bank.fingerprint == fingerprint)
 }
 
-/// The fingerprint and questions of a stored bank, whatever lesson it was
-/// built from; `None` when it is unreadable.
-pub fn parse_any(text: &str) -> Option<(u64, Vec<Banked<'_>>)> {
+/// The stored bank, whatever lesson it was built from and in this layout or
+/// the earlier one (enough to carry what was asked over); `None` when it
+/// is unreadable.
+pub fn parse_any(text: &str) -> Option<Bank<'_>> {
     let mut record = Reader::new(text);
-    let fingerprint = u64::from_str_radix(record.text()?, 16).ok()?;
-    let mut bank = Vec::with_capacity(16);
+    let first = record.text()?;
+    let complete = first == LAYOUT;
+    let fingerprint =
+        u64::from_str_radix(if complete { record.text()? } else { first }, 16).ok()?;
+    let mut bank = Bank {
+        fingerprint,
+        questions: Vec::with_capacity(16),
+        complete,
+        vocabulary: "",
+        statements: Vec::new(),
+    };
+    if complete {
+        bank.vocabulary = record.text()?;
+        let count = parse_number(record.text()?)?;
+        // Every statement takes at least three bytes (`0:,`).
+        if count > text.len() / 3 {
+            return None;
+        }
+        bank.statements.reserve(count);
+        for _ in 0..count {
+            bank.statements.push(record.text()?);
+        }
+    }
     while !record.is_done() {
         let id = record.text().filter(|id| !id.is_empty())?;
         let objective_id = record.text()?;
-        bank.push(Banked {
+        let subject = record.text()?;
+        let terms = record.text()?;
+        let (answers, asked) = if complete {
+            (record.text()?, record.text()?)
+        } else {
+            ("", "")
+        };
+        bank.questions.push(Banked {
             id,
             objective_id: (!objective_id.is_empty()).then_some(objective_id),
-            subject: record.text()?,
-            terms: record.text()?,
+            subject,
+            terms,
+            answers,
+            asked,
         });
     }
-    Some((fingerprint, bank))
+    Some(bank)
+}
+
+/// `text` (a bank in this layout) in the layout earlier versions kept: the
+/// fingerprint, then the first four fields of each question.
+#[cfg(test)]
+pub fn earlier_layout(text: &str) -> String {
+    let bank = parse_any(text).expect("a bank");
+    assert!(bank.complete);
+    let mut record = Writer::with_capacity(text.len());
+    record.hex(bank.fingerprint);
+    for question in &bank.questions {
+        record
+            .text(question.id)
+            .text(question.objective_id.unwrap_or_default())
+            .text(question.subject)
+            .text(question.terms);
+    }
+    record.finish()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::questions::all_questions;
     use lectern_tool::testing::sample_subtopic;
 
     #[test]
@@ -182,13 +424,13 @@ mod tests {
         let bank = parse(&text, print).unwrap();
         let questions = all_questions(&lesson, &en, |_| 0);
         assert_eq!(bank.len(), questions.len());
-        for (banked, question) in bank.iter().zip(&questions) {
+        for (banked, question) in bank.questions.iter().zip(&questions) {
             assert_eq!(banked.id, question.id);
             assert_eq!(banked.subject, question.subject);
             assert_eq!(banked.objective_id, question.objective_id.as_deref());
         }
         assert!(parse(&text, print ^ 1).is_none());
-        assert_eq!(parse_any(&text).unwrap().0, print);
+        assert_eq!(parse_any(&text).unwrap().fingerprint, print);
         assert!(parse("not a bank", print).is_none());
         assert!(parse(&text[..text.len() - 1], print).is_none());
         assert_ne!(print, fingerprint(&lesson, "fr"));

@@ -29,7 +29,7 @@ use serde_json::json;
 use crate::asked::Asked;
 use crate::bank::Banked;
 use crate::grading::grade;
-use crate::questions::{question, word};
+use crate::questions::{statement, variant, word};
 use crate::record::{Reader, Writer, parse_number, push_number};
 
 /// State key: how often each question was asked in this session, the last
@@ -198,7 +198,7 @@ fn ask(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
             let normalizer = normalizer.get_or_insert_with(|| Normalizer::for_locale(&locale));
             built = bank::build(call.lesson(), normalizer, fingerprint);
             call.set_state_text(BANK_KEY, &built)?;
-            let bank = bank::parse(&built, fingerprint).unwrap_or_default();
+            let bank = bank::parse(&built, fingerprint).expect("a built bank reads back");
             // A damaged bank of the same lesson keeps what was asked; an
             // edited lesson keeps it for the questions it still has.
             let asked = match (
@@ -206,12 +206,12 @@ fn ask(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
                 bank::parse_any(&stored_bank),
             ) {
                 (Some(asked), _) => asked,
-                (None, Some((old_fingerprint, old_bank))) => Asked::carry_over(
+                (None, Some(old_bank)) => Asked::carry_over(
                     &stored_asked,
-                    old_fingerprint,
-                    &old_bank,
+                    old_bank.fingerprint,
+                    &old_bank.questions,
                     fingerprint,
-                    &bank,
+                    &bank.questions,
                 ),
                 (None, None) => Asked::fresh(fingerprint, bank.len()),
             };
@@ -239,8 +239,12 @@ fn ask(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
             Some(scores) => scores,
             None => {
                 let normalizer = normalizer.get_or_insert_with(|| Normalizer::for_locale(&locale));
-                let wanted = normalizer.concepts(focus);
-                let scores: Vec<usize> = bank.iter().map(|b| b.focus_match(&wanted)).collect();
+                let wanted = bank.terms(focus, normalizer);
+                let scores: Vec<usize> = bank
+                    .questions
+                    .iter()
+                    .map(|b| b.focus_match(&wanted))
+                    .collect();
                 asked.keep_focus(focus, &scores);
                 scores
             }
@@ -338,17 +342,17 @@ fn ask(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
 
 /// How often question `id` had been asked before it was asked last: picks
 /// the wording the learner heard. 0 when the state does not say.
-fn times_heard(call: &mut Call<'_>, id: &str) -> usize {
-    let stored_bank = call.state_text(BANK_KEY).unwrap_or_default();
-    let stored_asked = call.state_text(ASKED_KEY).unwrap_or_default();
-    // The counts follow the stored bank, whatever lesson it was built from.
-    let Some((fingerprint, bank)) = bank::parse_any(&stored_bank) else {
+fn times_heard(stored_bank: &str, stored_asked: &str, id: &str) -> usize {
+    // The counts follow the stored bank, whatever lesson or layout it was
+    // built in.
+    let Some(bank) = bank::parse_any(stored_bank) else {
         return 0;
     };
-    let Some(asked) = Asked::parse(&stored_asked, fingerprint, bank.len()) else {
+    let Some(asked) = Asked::parse(stored_asked, bank.fingerprint, bank.len()) else {
         return 0;
     };
-    bank.iter()
+    bank.questions
+        .iter()
         .position(|q| q.id == id)
         .map_or(0, |index| asked.times_asked(index).saturating_sub(1))
 }
@@ -374,30 +378,46 @@ fn grade_answer(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
             "the answer is empty; let the learner answer first, then pass their words",
         ));
     }
-    let normalizer = Normalizer::for_locale(&call.context().locale);
-    let heard = times_heard(call, &arguments.question_id);
-    let times_asked = |id: &str| {
-        if id == arguments.question_id {
-            heard
-        } else {
-            0
+    let locale = call.context().locale.clone();
+    let normalizer = Normalizer::for_locale(&locale);
+    let fingerprint = bank::fingerprint(call.lesson(), &locale);
+    let stored_bank = call.state_text(BANK_KEY).unwrap_or_default();
+    let stored_asked = call.state_text(ASKED_KEY).unwrap_or_default();
+    let heard = times_heard(&stored_bank, &stored_asked, &arguments.question_id);
+    // The bank the question was asked from holds the analysis grading
+    // needs; without one for this lesson (none kept yet, an earlier
+    // version's, an edited lesson) it is built here.
+    let mut built = String::new();
+    let bank = match bank::parse(&stored_bank, fingerprint) {
+        Some(bank) => bank,
+        None => {
+            built = bank::build(call.lesson(), &normalizer, fingerprint);
+            bank::parse(&built, fingerprint).expect("a built bank reads back")
         }
     };
-    let question = question(
-        call.lesson(),
-        &normalizer,
-        &arguments.question_id,
-        times_asked,
-    )
-    .ok_or_else(|| {
-        ToolError::invalid_arguments(format!(
+    let Some(question) = bank.question(&arguments.question_id) else {
+        return Err(ToolError::invalid_arguments(format!(
             "there is no question \"{}\" in this subtopic; call check_understanding and \
-                 use the question_id it returns",
+             use the question_id it returns",
             arguments.question_id
-        ))
-    })?;
-
-    let grade = grade(&question, &answer, &normalizer);
+        )));
+    };
+    // Kept for the next calls, unless the kept bank is another lesson's:
+    // the next question carries what was asked over to the new one.
+    if !built.is_empty()
+        && bank::parse_any(&stored_bank).is_none_or(|stored| stored.fingerprint == fingerprint)
+    {
+        call.set_state_text(BANK_KEY, &built)?;
+    }
+    let wording = variant(question.id, heard);
+    let prompt = word(question.id, question.subject, heard);
+    let given = bank.terms(&answer, &normalizer);
+    let grade = grade(&bank, question, wording, &given);
+    let statement = grade
+        .statement
+        .and_then(|index| statement(call.lesson(), index))
+        .unwrap_or_default()
+        .to_owned();
     let stored_grades = call.state_text(GRADES_KEY).unwrap_or_default();
     let mut grades = read_grades(&stored_grades).unwrap_or_else(|| {
         call.log(
@@ -407,14 +427,11 @@ fn grade_answer(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
         Vec::new()
     });
     let attempt = 1 + grades.iter().filter(|(id, _)| *id == question.id).count();
-    grades.push((
-        Cow::Borrowed(question.id.as_str()),
-        thousandths(grade.share),
-    ));
+    grades.push((Cow::Borrowed(question.id), thousandths(grade.share)));
     trim_history(&mut grades);
     call.set_state_text(GRADES_KEY, &write_grades(&grades))?;
 
-    let list = |words: &[String]| {
+    let list = |words: &[&str]| {
         if words.is_empty() {
             "nothing".to_owned()
         } else {
@@ -422,7 +439,7 @@ fn grade_answer(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
         }
     };
     let mut progress_note = String::new();
-    if let Some(objective_id) = &question.objective_id {
+    if let Some(objective_id) = question.objective_id {
         let note = format!(
             "{} (attempt {attempt}): {}; covered {}; missed {}",
             question.id,
@@ -434,7 +451,7 @@ fn grade_answer(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
         if let Some(mastery) = call
             .mastery()
             .into_iter()
-            .find(|m| &m.objective_id == objective_id)
+            .find(|m| m.objective_id == objective_id)
         {
             progress_note = format!(
                 " Mastery of \"{objective_id}\" is now {:.2} over {} piece(s) of evidence.",
@@ -451,10 +468,10 @@ fn grade_answer(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
         grade.verdict(),
         list(&grade.found),
         list(&grade.missed),
-        grade.statement
+        statement
     );
     let feedback = if grade.missed.is_empty() {
-        format!("Well done: you covered every key idea. {}", grade.statement)
+        format!("Well done: you covered every key idea. {statement}")
     } else if grade.found.is_empty() {
         format!("Not yet. Think about: **{}**.", grade.missed.join("**, **"))
     } else {
@@ -466,7 +483,7 @@ fn grade_answer(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
     };
     Ok(
         ToolOutput::text(content).with_display(Display::Score(ScoreCard {
-            title: format!("Check: {}", question.prompt),
+            title: format!("Check: {prompt}"),
             correct,
             total,
             feedback,

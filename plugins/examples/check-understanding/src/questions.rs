@@ -4,8 +4,6 @@
 use lectern_tool::text::{Normalizer, stable_hash, words};
 use lectern_tool::{Objective, Subtopic};
 
-use crate::record::decimal_len;
-
 /// Words of a key point's subject phrase at most ("carbon dioxide").
 const MAX_SUBJECT_WORDS: usize = 3;
 /// Concepts an objective must add beyond its question to be an answer of its own.
@@ -23,71 +21,105 @@ pub struct Question {
     pub prompt: String,
     /// The objective an answer is evidence for.
     pub objective_id: Option<String>,
-    /// Statements from the lesson, each a full answer on its own; an answer
-    /// is graded against the one it covers best.
-    pub answers: Vec<String>,
+    /// Statements from the lesson (indexes for [`statement`]), each a full
+    /// answer on its own; an answer is graded against the one it covers best.
+    pub answers: Vec<usize>,
+}
+
+/// How many wordings a question has; [`word`] picks one.
+pub const WORDINGS: usize = 3;
+
+/// Statement `index` of the lesson: its objectives first, then its key
+/// points. Answers are graded against these.
+pub fn statement(lesson: &Subtopic, index: usize) -> Option<&str> {
+    match lesson.objectives.get(index) {
+        Some(objective) => Some(&objective.text),
+        None => lesson
+            .key_points
+            .get(index - lesson.objectives.len())
+            .map(String::as_str),
+    }
+}
+
+/// Every statement of the lesson, in the order of [`statement`].
+pub fn statements(lesson: &Subtopic) -> impl Iterator<Item = &str> {
+    lesson
+        .objectives
+        .iter()
+        .map(|objective| objective.text.as_str())
+        .chain(lesson.key_points.iter().map(String::as_str))
 }
 
 /// Every question the subtopic supports. `times_asked(id)` says how often
 /// a question was asked already in this session, which picks its wording so
 /// a question coming round again is phrased differently.
+#[cfg(test)]
 pub fn all_questions(
     lesson: &Subtopic,
     normalizer: &Normalizer,
     times_asked: impl Fn(&str) -> usize,
 ) -> Vec<Question> {
+    worded_questions(lesson, normalizer, |id| variant(id, times_asked(id)))
+}
+
+/// Every question the subtopic supports, each in wording `wording(id)`
+/// (taken modulo [`WORDINGS`]).
+pub fn worded_questions(
+    lesson: &Subtopic,
+    normalizer: &Normalizer,
+    wording: impl Fn(&str) -> usize,
+) -> Vec<Question> {
     let mut questions = Vec::new();
-    for objective in &lesson.objectives {
+    for (index, objective) in lesson.objectives.iter().enumerate() {
         questions.extend(objective_question(
-            lesson,
-            normalizer,
-            objective,
-            &times_asked,
+            lesson, normalizer, index, objective, &wording,
         ));
     }
     for (index, point) in lesson.key_points.iter().enumerate() {
         questions.extend(key_point_question(
-            lesson,
-            normalizer,
-            index,
-            point,
-            &times_asked,
+            lesson, normalizer, index, point, &wording,
         ));
     }
     questions
 }
 
 /// The question with `id`, the same as the one [`all_questions`] lists
-/// first with that id, built alone: grading needs one question, and
-/// analysing the whole lesson for it would cost several times more.
+/// first with that id, built alone: what grading did before the bank kept
+/// what it needs, and what the bank's grading is checked against.
+#[cfg(test)]
 pub fn question(
     lesson: &Subtopic,
     normalizer: &Normalizer,
     id: &str,
     times_asked: impl Fn(&str) -> usize,
 ) -> Option<Question> {
+    let wording = |id: &str| variant(id, times_asked(id));
     if let Some(objective_id) = id.strip_prefix("objective:") {
         lesson
             .objectives
             .iter()
-            .filter(|objective| objective.id == objective_id)
-            .find_map(|objective| objective_question(lesson, normalizer, objective, &times_asked))
+            .enumerate()
+            .filter(|(_, objective)| objective.id == objective_id)
+            .find_map(|(index, objective)| {
+                objective_question(lesson, normalizer, index, objective, &wording)
+            })
     } else {
         let index: usize = id.strip_prefix("key-point:")?.parse().ok()?;
         // Only the id `key-point:{index}` itself, not `+1` or `01`.
-        if id.len() != "key-point:".len() + decimal_len(index) {
+        if id.len() != "key-point:".len() + crate::record::decimal_len(index) {
             return None;
         }
         let point = lesson.key_points.get(index)?;
-        key_point_question(lesson, normalizer, index, point, &times_asked)
+        key_point_question(lesson, normalizer, index, point, &wording)
     }
 }
 
 fn objective_question(
     lesson: &Subtopic,
     normalizer: &Normalizer,
+    index: usize,
     objective: &Objective,
-    times_asked: &impl Fn(&str) -> usize,
+    wording: &impl Fn(&str) -> usize,
 ) -> Option<Question> {
     let id = format!("objective:{}", objective.id);
     let asked_part = objective
@@ -100,16 +132,21 @@ fn objective_question(
     if asked_part.is_empty() {
         return None;
     }
-    let prompt = objective_prompt(asked_part, variant(&id, times_asked(&id)));
+    let prompt = objective_prompt(asked_part, wording(&id));
     let prompt_concepts = normalizer.concepts(&prompt);
     let own_concepts = normalizer.concepts(&objective.text);
     let mut answers = Vec::new();
     if own_concepts.difference(&prompt_concepts).count() >= MIN_OWN_ANSWER_CONCEPTS {
-        answers.push(objective.text.clone());
+        answers.push(index);
     }
-    answers.extend(related_key_points(lesson, normalizer, &objective.text));
+    let points_from = lesson.objectives.len();
+    answers.extend(
+        related_key_points(lesson, normalizer, &objective.text)
+            .into_iter()
+            .map(|point| points_from + point),
+    );
     if answers.is_empty() {
-        answers.push(objective.text.clone());
+        answers.push(index);
     }
     Some(Question {
         id,
@@ -125,11 +162,11 @@ fn key_point_question(
     normalizer: &Normalizer,
     index: usize,
     point: &str,
-    times_asked: &impl Fn(&str) -> usize,
+    wording: &impl Fn(&str) -> usize,
 ) -> Option<Question> {
     let id = format!("key-point:{index}");
     let subject = subject_phrase(point, normalizer)?;
-    let prompt = key_point_prompt(&subject, variant(&id, times_asked(&id)));
+    let prompt = key_point_prompt(&subject, wording(&id));
     Some(Question {
         id,
         subject,
@@ -137,7 +174,7 @@ fn key_point_question(
         objective_id: lesson
             .objective_for(point, normalizer)
             .map(|o| o.id.clone()),
-        answers: vec![point.to_owned()],
+        answers: vec![lesson.objectives.len() + index],
     })
 }
 
@@ -152,16 +189,17 @@ pub fn word(id: &str, subject: &str, times_asked: usize) -> String {
     }
 }
 
-/// Which wording to use: the first time a fixed one per question (so two
-/// questions in a row rarely share a shape), then the next one each time.
-fn variant(id: &str, times_asked: usize) -> usize {
+/// Which wording to use (modulo [`WORDINGS`]): the first time a fixed one
+/// per question (so two questions in a row rarely share a shape), then the
+/// next one each time.
+pub fn variant(id: &str, times_asked: usize) -> usize {
     (stable_hash(id) as usize).wrapping_add(times_asked)
 }
 
 fn objective_prompt(objective: &str, variant: usize) -> String {
     // Pieces pushed rather than `format!` and a char-by-char collect: a
     // prompt is worded on every call.
-    let (opening, closing) = match variant % 3 {
+    let (opening, closing) = match variant % WORDINGS {
         0 => ("Could you ", "?"),
         1 => ("In your own words: ", "."),
         _ => ("Let's check one thing: how would you ", "?"),
@@ -178,7 +216,7 @@ fn objective_prompt(objective: &str, variant: usize) -> String {
 }
 
 fn key_point_prompt(subject: &str, variant: usize) -> String {
-    match variant % 3 {
+    match variant % WORDINGS {
         0 => format!("What do you remember about {subject}?"),
         1 => format!("What can you tell me about {subject} in this lesson?"),
         _ => format!("How would you explain the role of {subject}?"),
@@ -212,31 +250,29 @@ fn subject_phrase(point: &str, normalizer: &Normalizer) -> Option<String> {
     Some(subject.join(" "))
 }
 
-/// Key points sharing a concept with `text`, besides the words of the
-/// subtopic's title (which every key point tends to share), best first.
-fn related_key_points(lesson: &Subtopic, normalizer: &Normalizer, text: &str) -> Vec<String> {
+/// Key points (their indexes) sharing a concept with `text`, besides the
+/// words of the subtopic's title (which every key point tends to share),
+/// best first.
+fn related_key_points(lesson: &Subtopic, normalizer: &Normalizer, text: &str) -> Vec<usize> {
     let title = normalizer.concepts(&lesson.title);
     let wanted: Vec<String> = normalizer
         .concepts(text)
         .into_iter()
         .filter(|concept| !title.contains(concept))
         .collect();
-    let mut related: Vec<(usize, usize, &String)> = lesson
+    let mut related: Vec<(usize, usize)> = lesson
         .key_points
         .iter()
         .enumerate()
         .map(|(index, point)| {
             let concepts = normalizer.concepts(point);
             let shared = wanted.iter().filter(|c| concepts.contains(*c)).count();
-            (shared, index, point)
+            (shared, index)
         })
-        .filter(|(shared, _, _)| *shared > 0)
+        .filter(|(shared, _)| *shared > 0)
         .collect();
     related.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    related
-        .into_iter()
-        .map(|(_, _, point)| point.clone())
-        .collect()
+    related.into_iter().map(|(_, index)| index).collect()
 }
 
 #[cfg(test)]
@@ -262,9 +298,14 @@ mod tests {
                 .prompt
                 .contains("why chlorophyll makes leaves look green")
         );
+        let answers: Vec<&str> = chlorophyll
+            .answers
+            .iter()
+            .map(|i| statement(&lesson, *i).unwrap())
+            .collect();
         assert_eq!(
-            chlorophyll.answers,
-            vec!["Chlorophyll absorbs red and blue light and reflects green light.".to_owned()]
+            answers,
+            ["Chlorophyll absorbs red and blue light and reflects green light."]
         );
     }
 
@@ -278,7 +319,11 @@ mod tests {
             .find(|q| q.id == "objective:inputs-outputs")
             .unwrap();
         assert!(!inputs.prompt.contains("glucose"), "{}", inputs.prompt);
-        assert!(inputs.answers[0].contains("glucose"));
+        assert!(
+            statement(&lesson, inputs.answers[0])
+                .unwrap()
+                .contains("glucose")
+        );
     }
 
     #[test]

@@ -22,8 +22,8 @@ fn question_id(output: &ToolOutput) -> String {
 /// How many questions were asked, by the stored record.
 fn asked_count(env: &FakeEnv) -> usize {
     let state = env.state();
-    let (fingerprint, bank) = crate::bank::parse_any(&state["bank"]).unwrap();
-    crate::asked::Asked::parse(&state["asked"], fingerprint, bank.len())
+    let bank = crate::bank::parse_any(&state["bank"]).unwrap();
+    crate::asked::Asked::parse(&state["asked"], bank.fingerprint, bank.len())
         .unwrap()
         .total()
 }
@@ -212,7 +212,7 @@ fn the_question_bank_is_kept_and_rebuilt_when_unreadable() {
         .invoke::<CheckUnderstanding>("check_understanding", json!({}))
         .unwrap();
     let bank = env.state()["bank"].clone();
-    assert_eq!(crate::bank::parse_any(&bank).unwrap().1.len(), 8);
+    assert_eq!(crate::bank::parse_any(&bank).unwrap().len(), 8);
     // A damaged bank (an older plugin version, say) is rebuilt, not fatal.
     env.put_state("bank", "{\"not\": \"a bank\"}");
     let second = env
@@ -281,7 +281,7 @@ fn an_edited_lesson_is_analysed_again_and_keeps_what_was_asked() {
     }
     let never_asked: Vec<String> = crate::bank::parse_any(&env.state()["bank"])
         .unwrap()
-        .1
+        .questions
         .iter()
         .map(|q| q.id.to_owned())
         .filter(|id| !asked.contains(id))
@@ -363,4 +363,97 @@ fn attempts_count_across_the_json_grades_of_earlier_versions() {
         )
         .unwrap();
     assert!(again.content.contains("attempt 3"), "{}", again.content);
+}
+
+#[test]
+fn a_bank_kept_by_an_earlier_version_is_rebuilt_and_keeps_what_was_asked() {
+    let mut env = FakeEnv::new(sample_subtopic());
+    for _ in 0..3 {
+        env.invoke::<CheckUnderstanding>("check_understanding", json!({}))
+            .unwrap();
+    }
+    let bank = env.state()["bank"].clone();
+    let earlier = crate::bank::earlier_layout(&bank);
+    assert!(crate::bank::parse_any(&earlier).is_some());
+    env.put_state("bank", &earlier);
+    env.invoke::<CheckUnderstanding>("check_understanding", json!({}))
+        .unwrap();
+    assert_eq!(env.state()["bank"], bank);
+    assert_eq!(asked_count(&env), 4);
+}
+
+#[test]
+fn grading_reads_a_bank_kept_by_an_earlier_version_or_none() {
+    let answer = json!({"question_id": "objective:chlorophyll",
+                        "answer": "It reflects the green light"});
+    let mut current = FakeEnv::new(sample_subtopic());
+    current
+        .invoke::<CheckUnderstanding>("check_understanding", json!({"focus": "green leaves"}))
+        .unwrap();
+    let mut upgraded = FakeEnv::new(sample_subtopic());
+    for (key, value) in current.state() {
+        upgraded.put_state(key, value);
+    }
+    let bank = current.state()["bank"].clone();
+    upgraded.put_state("bank", &crate::bank::earlier_layout(&bank));
+    let expected = current
+        .invoke::<CheckUnderstanding>("grade_answer", answer.clone())
+        .unwrap();
+    assert!(
+        expected.content.contains("partly right"),
+        "{}",
+        expected.content
+    );
+    let got = upgraded
+        .invoke::<CheckUnderstanding>("grade_answer", answer.clone())
+        .unwrap();
+    assert_eq!(got, expected);
+    assert_eq!(upgraded.state()["bank"], bank, "the rebuilt bank is kept");
+
+    // Nothing kept at all: the answer is graded all the same.
+    let mut fresh = FakeEnv::new(sample_subtopic());
+    let graded = fresh
+        .invoke::<CheckUnderstanding>("grade_answer", answer)
+        .unwrap();
+    assert!(
+        graded.content.contains("partly right"),
+        "{}",
+        graded.content
+    );
+    assert_eq!(fresh.state()["bank"], bank);
+}
+
+#[test]
+fn an_answer_to_an_edited_lesson_is_graded_against_it() {
+    let lesson = sample_subtopic();
+    let mut env = FakeEnv::new(lesson.clone());
+    env.invoke::<CheckUnderstanding>("check_understanding", json!({"focus": "green leaves"}))
+        .unwrap();
+    let mut edited = lesson;
+    edited.objectives[1].text = "Explain why leaves are green: chlorophyll reflects green".into();
+    let mut moved = FakeEnv::new(edited);
+    for (key, value) in env.state() {
+        moved.put_state(key, value);
+    }
+    let graded = moved
+        .invoke::<CheckUnderstanding>(
+            "grade_answer",
+            json!({"question_id": "objective:chlorophyll",
+                   "answer": "chlorophyll reflects the green"}),
+        )
+        .unwrap();
+    assert!(graded.content.contains("is right"), "{}", graded.content);
+    assert!(
+        graded.content.contains("chlorophyll reflects green\""),
+        "{}",
+        graded.content
+    );
+    // The kept bank stays the one what was asked is counted against, for
+    // the next question to carry over.
+    assert_eq!(moved.state()["bank"], env.state()["bank"]);
+    let next = moved
+        .invoke::<CheckUnderstanding>("check_understanding", json!({}))
+        .unwrap();
+    assert_ne!(question_id(&next), "objective:chlorophyll");
+    assert_eq!(asked_count(&moved), 2);
 }
