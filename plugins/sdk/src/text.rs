@@ -37,6 +37,31 @@ pub fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Calls `f` with each word of `text`, lowercased, as [`words`] lists them,
+/// without allocating a string per word: a word already in lowercase ASCII
+/// is passed as it stands in `text`.
+pub fn for_each_word(text: &str, mut f: impl FnMut(&str)) {
+    let mut lowered = String::new();
+    for word in text.split(|c: char| !c.is_alphanumeric()) {
+        if word.is_empty() {
+            continue;
+        }
+        if word
+            .bytes()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit())
+        {
+            f(word);
+        } else if word.is_ascii() {
+            lowered.clear();
+            lowered.push_str(word);
+            lowered.make_ascii_lowercase();
+            f(&lowered);
+        } else {
+            f(&word.to_lowercase());
+        }
+    }
+}
+
 /// Whether `word` (lowercase) is an English stop word.
 pub fn is_english_stop_word(word: &str) -> bool {
     ENGLISH_STOP_WORDS.binary_search(&word).is_ok()
@@ -132,11 +157,13 @@ impl Normalizer {
 
     /// The concept terms of `text`, in order, repeats kept.
     pub fn terms(&self, text: &str) -> Vec<String> {
-        words(text)
-            .into_iter()
-            .filter(|word| self.is_concept_word(word))
-            .map(|word| self.stem(&word))
-            .collect()
+        let mut terms = Vec::new();
+        for_each_word(text, |word| {
+            if self.is_concept_word(word) {
+                terms.push(self.stem(word));
+            }
+        });
+        terms
     }
 
     /// The distinct concept terms of `text` (remembered per text, since
@@ -280,6 +307,27 @@ mod tests {
         assert_eq!(
             en.concept_words("Leaves absorb light; the leaf absorbs"),
             vec!["leaves", "absorb", "light", "leaf"]
+        );
+    }
+
+    #[test]
+    fn words_are_lowercased_runs_of_letters_and_digits() {
+        let text = "İstanbul's ÉCOLE, co2 & H2O—naïve  ΣΟΦΊΑ; x";
+        let mut seen = Vec::new();
+        for_each_word(text, |word| seen.push(word.to_owned()));
+        assert_eq!(seen, words(text));
+        assert_eq!(
+            seen,
+            [
+                "i̇stanbul",
+                "s",
+                "école",
+                "co2",
+                "h2o",
+                "naïve",
+                "σοφία",
+                "x"
+            ]
         );
     }
 

@@ -26,7 +26,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use lectern_tool::Subtopic;
-use lectern_tool::text::{Normalizer, words};
+use lectern_tool::text::{Normalizer, for_each_word, words};
 
 use crate::questions::{WORDINGS, statement, statements, variant, worded_questions};
 use crate::record::{Reader, Writer, parse_number};
@@ -71,12 +71,11 @@ impl<'a> Banked<'a> {
     /// most, then its main answer, then its other answers.
     pub fn focus_match(&self, focus: &[Cow<'_, str>]) -> usize {
         let hits = |terms: &str| {
-            terms
-                .split(TERM_SEPARATOR)
-                .filter(|t| !t.is_empty() && focus.iter().any(|f| f == t))
+            pieces(terms, TERM_SEPARATOR)
+                .filter(|t| focus.iter().any(|f| f == t))
                 .count()
         };
-        let mut lists = self.terms.split(LIST_SEPARATOR);
+        let mut lists = pieces_keeping_empty(self.terms, LIST_SEPARATOR);
         let mut next = || lists.next().unwrap_or_default();
         let (subject, main, other) = (next(), next(), next());
         4 * hits(subject) + 2 * hits(main) + hits(other)
@@ -85,9 +84,7 @@ impl<'a> Banked<'a> {
     /// The statements (indexes, see [`statement`]) a full answer to the
     /// question in `wording` covers, in the order grading tries them.
     pub fn answers(&self, wording: usize) -> impl Iterator<Item = usize> + 'a {
-        nth_list(self.answers, wording % WORDINGS)
-            .split(TERM_SEPARATOR)
-            .filter_map(parse_number)
+        pieces(nth_list(self.answers, wording % WORDINGS), TERM_SEPARATOR).filter_map(parse_number)
     }
 
     /// The concept terms of the question in `wording`, space-separated.
@@ -97,10 +94,54 @@ impl<'a> Banked<'a> {
 }
 
 fn nth_list(lists: &str, n: usize) -> &str {
-    lists.split(LIST_SEPARATOR).nth(n).unwrap_or_default()
+    pieces_keeping_empty(lists, LIST_SEPARATOR)
+        .nth(n)
+        .unwrap_or_default()
+}
+
+/// The non-empty pieces of `text` between `separator`s (an ASCII
+/// character). A plain byte loop: the pieces are a few bytes long, and
+/// this runs over every kept term on every call.
+pub fn pieces(text: &str, separator: char) -> impl Iterator<Item = &str> {
+    pieces_keeping_empty(text, separator).filter(|piece| !piece.is_empty())
+}
+
+/// The pieces of `text` between `separator`s (an ASCII character), empty
+/// ones too, as `str::split` gives them.
+fn pieces_keeping_empty(text: &str, separator: char) -> impl Iterator<Item = &str> {
+    debug_assert!(separator.is_ascii());
+    let separator = separator as u8;
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let start = at;
+        while at < bytes.len() && bytes[at] != separator {
+            at += 1;
+        }
+        // Both ends are at a separator or an end of `text`: an ASCII
+        // character never falls inside another, so they are char
+        // boundaries.
+        let piece = text.get(start..at);
+        if at == bytes.len() {
+            done = true;
+        } else {
+            at += 1;
+        }
+        piece
+    })
 }
 
 impl<'a> Bank<'a> {
+    /// Whether it was built from the lesson with `fingerprint`, in this
+    /// layout.
+    pub fn is_complete_for(&self, fingerprint: u64) -> bool {
+        self.complete && self.fingerprint == fingerprint
+    }
+
     /// The question with `id`.
     pub fn question(&self, id: &str) -> Option<&Banked<'a>> {
         self.questions.iter().find(|q| q.id == id)
@@ -109,13 +150,10 @@ impl<'a> Bank<'a> {
     /// The concept terms of statement `index`, in order, each stem with the
     /// word first written for it: `(stem, word)`.
     pub fn statement_terms(&self, index: usize) -> impl Iterator<Item = (&'a str, &'a str)> {
-        let mut parts = self
-            .statements
-            .get(index)
-            .copied()
-            .unwrap_or_default()
-            .split(TERM_SEPARATOR)
-            .filter(|part| !part.is_empty());
+        let mut parts = pieces(
+            self.statements.get(index).copied().unwrap_or_default(),
+            TERM_SEPARATOR,
+        );
         std::iter::from_fn(move || Some((parts.next()?, parts.next()?)))
     }
 
@@ -123,24 +161,23 @@ impl<'a> Bank<'a> {
     /// [`Normalizer::terms`] gives them; the stems of words the lesson uses
     /// come from the vocabulary, so only other words run the stemmer.
     pub fn terms(&self, text: &str, normalizer: &Normalizer) -> Vec<Cow<'a, str>> {
-        let mut vocabulary: Vec<(&'a str, &'a str)> = Vec::new();
-        let mut parts = self
-            .vocabulary
-            .split(TERM_SEPARATOR)
-            .filter(|part| !part.is_empty());
+        let mut vocabulary: Vec<(&'a str, &'a str)> = Vec::with_capacity(64);
+        let mut parts = pieces(self.vocabulary, TERM_SEPARATOR);
         while let (Some(word), Some(stem)) = (parts.next(), parts.next()) {
             vocabulary.push((word, stem));
         }
-        words(text)
-            .into_iter()
-            .filter(|word| normalizer.is_concept_word(word))
-            .map(|word| {
-                match vocabulary.binary_search_by(|(known, _)| (*known).cmp(word.as_str())) {
-                    Ok(at) => Cow::Borrowed(vocabulary[at].1),
-                    Err(_) => Cow::Owned(normalizer.stem(&word)),
-                }
-            })
-            .collect()
+        let mut terms = Vec::with_capacity(16);
+        for_each_word(text, |word| {
+            if normalizer.is_concept_word(word) {
+                terms.push(
+                    match vocabulary.binary_search_by(|(known, _)| (*known).cmp(word)) {
+                        Ok(at) => Cow::Borrowed(vocabulary[at].1),
+                        Err(_) => Cow::Owned(normalizer.stem(word)),
+                    },
+                );
+            }
+        });
+        terms
     }
 
     /// How many questions it has.
@@ -338,7 +375,7 @@ pub fn build(lesson: &Subtopic, normalizer: &Normalizer, fingerprint: u64) -> St
 /// this layout; `None` when it was built from another lesson or by an
 /// earlier version, or is unreadable.
 pub fn parse(text: &str, fingerprint: u64) -> Option<Bank<'_>> {
-    parse_any(text).filter(|bank| bank.complete && bank.fingerprint == fingerprint)
+    parse_any(text).filter(|bank| bank.is_complete_for(fingerprint))
 }
 
 /// The stored bank, whatever lesson it was built from and in this layout or
@@ -471,6 +508,19 @@ mod tests {
         let mut unrelated = lesson.clone();
         unrelated.content.push_str(" More.");
         assert_eq!(fingerprint(&unrelated, "en"), print);
+    }
+
+    #[test]
+    fn pieces_split_as_str_split_does() {
+        for text in ["", " ", "a", "a b", " a  b ", "||", "a|b|", "é|ü ß|"] {
+            for separator in [' ', '|'] {
+                let split: Vec<&str> = text.split(separator).collect();
+                let kept: Vec<&str> = pieces_keeping_empty(text, separator).collect();
+                assert_eq!(kept, split, "{text:?}");
+                let non_empty: Vec<&str> = split.into_iter().filter(|p| !p.is_empty()).collect();
+                assert_eq!(pieces(text, separator).collect::<Vec<_>>(), non_empty);
+            }
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use crate::bank::{Bank, Banked};
+use crate::bank::{Bank, Banked, pieces};
 
 /// Share of the expected concepts at or above which an answer counts as right.
 pub const RIGHT_AT_SHARE: f32 = 0.75;
@@ -52,7 +52,7 @@ pub fn grade<'a>(
     given: &[Cow<'_, str>],
 ) -> Grade<'a> {
     let asked = question.asked_terms(wording);
-    let is_asked = |stem: &str| asked.split(' ').any(|term| term == stem);
+    let is_asked = |stem: &str| pieces(asked, ' ').any(|term| term == stem);
     let is_given = |stem: &str| given.iter().any(|term| term == stem);
     let mut best: Option<Grade<'a>> = None;
     for index in question.answers(wording) {

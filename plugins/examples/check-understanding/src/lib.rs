@@ -342,16 +342,13 @@ fn ask(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
 
 /// How often question `id` had been asked before it was asked last: picks
 /// the wording the learner heard. 0 when the state does not say.
-fn times_heard(stored_bank: &str, stored_asked: &str, id: &str) -> usize {
-    // The counts follow the stored bank, whatever lesson or layout it was
+fn times_heard(kept: &bank::Bank<'_>, stored_asked: &str, id: &str) -> usize {
+    // The counts follow the kept bank, whatever lesson or layout it was
     // built in.
-    let Some(bank) = bank::parse_any(stored_bank) else {
+    let Some(asked) = Asked::parse(stored_asked, kept.fingerprint, kept.len()) else {
         return 0;
     };
-    let Some(asked) = Asked::parse(stored_asked, bank.fingerprint, bank.len()) else {
-        return 0;
-    };
-    bank.questions
+    kept.questions
         .iter()
         .position(|q| q.id == id)
         .map_or(0, |index| asked.times_asked(index).saturating_sub(1))
@@ -367,12 +364,11 @@ fn continue_hash(hash: u64, text: &str) -> u64 {
 
 fn grade_answer(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
     let arguments: GradeArguments = call.arguments()?;
-    let answer: String = arguments
-        .answer
-        .trim()
-        .chars()
-        .take(MAX_ANSWER_CHARS)
-        .collect();
+    let answer = arguments.answer.trim();
+    let answer = match answer.char_indices().nth(MAX_ANSWER_CHARS) {
+        Some((cut, _)) => &answer[..cut],
+        None => answer,
+    };
     if answer.is_empty() {
         return Err(ToolError::invalid_arguments(
             "the answer is empty; let the learner answer first, then pass their words",
@@ -383,12 +379,15 @@ fn grade_answer(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
     let fingerprint = bank::fingerprint(call.lesson(), &locale);
     let stored_bank = call.state_text(BANK_KEY).unwrap_or_default();
     let stored_asked = call.state_text(ASKED_KEY).unwrap_or_default();
-    let heard = times_heard(&stored_bank, &stored_asked, &arguments.question_id);
+    let kept = bank::parse_any(&stored_bank);
+    let heard = kept.as_ref().map_or(0, |kept| {
+        times_heard(kept, &stored_asked, &arguments.question_id)
+    });
     // The bank the question was asked from holds the analysis grading
     // needs; without one for this lesson (none kept yet, an earlier
     // version's, an edited lesson) it is built here.
     let mut built = String::new();
-    let bank = match bank::parse(&stored_bank, fingerprint) {
+    let bank = match kept.filter(|kept| kept.is_complete_for(fingerprint)) {
         Some(bank) => bank,
         None => {
             built = bank::build(call.lesson(), &normalizer, fingerprint);
@@ -411,84 +410,168 @@ fn grade_answer(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
     }
     let wording = variant(question.id, heard);
     let prompt = word(question.id, question.subject, heard);
-    let given = bank.terms(&answer, &normalizer);
+    let given = bank.terms(answer, &normalizer);
     let grade = grade(&bank, question, wording, &given);
     let statement = grade
         .statement
         .and_then(|index| statement(call.lesson(), index))
         .unwrap_or_default()
         .to_owned();
-    let stored_grades = call.state_text(GRADES_KEY).unwrap_or_default();
-    let mut grades = read_grades(&stored_grades).unwrap_or_else(|| {
-        call.log(
-            LogLevel::Warn,
-            "starting `grades` afresh: the stored grades could not be read",
-        );
-        Vec::new()
-    });
-    let attempt = 1 + grades.iter().filter(|(id, _)| *id == question.id).count();
-    grades.push((Cow::Borrowed(question.id), thousandths(grade.share)));
-    trim_history(&mut grades);
-    call.set_state_text(GRADES_KEY, &write_grades(&grades))?;
 
-    let list = |words: &[&str]| {
-        if words.is_empty() {
-            "nothing".to_owned()
-        } else {
-            words.join(", ")
+    let stored_grades = call.state_text(GRADES_KEY).unwrap_or_default();
+    let share = thousandths(grade.share);
+    let (attempt, grades) = match add_grade(&stored_grades, question.id, share) {
+        Some(added) => added,
+        None => {
+            call.log(
+                LogLevel::Warn,
+                "starting `grades` afresh: the stored grades could not be read",
+            );
+            (1, write_grades(&[(Cow::Borrowed(question.id), share)]))
         }
     };
+    call.set_state_text(GRADES_KEY, &grades)?;
+
+    // The texts are built piece by piece: `format!` costs several times
+    // more in the guest.
+    let verdict = grade.verdict();
     let mut progress_note = String::new();
     if let Some(objective_id) = question.objective_id {
-        let note = format!(
-            "{} (attempt {attempt}): {}; covered {}; missed {}",
-            question.id,
-            grade.verdict(),
-            list(&grade.found),
-            list(&grade.missed)
-        );
+        let mut note = String::with_capacity(128);
+        note.push_str(question.id);
+        note.push_str(" (attempt ");
+        push_number(&mut note, attempt);
+        note.push_str("): ");
+        note.push_str(verdict);
+        note.push_str("; covered ");
+        push_list(&mut note, &grade.found, ", ", "nothing");
+        note.push_str("; missed ");
+        push_list(&mut note, &grade.missed, ", ", "nothing");
         call.record_progress(objective_id, grade.share, &note)?;
         if let Some(mastery) = call
             .mastery()
             .into_iter()
             .find(|m| m.objective_id == objective_id)
         {
-            progress_note = format!(
-                " Mastery of \"{objective_id}\" is now {:.2} over {} piece(s) of evidence.",
-                mastery.score, mastery.evidence_count
-            );
+            progress_note.push_str(" Mastery of \"");
+            progress_note.push_str(objective_id);
+            progress_note.push_str("\" is now ");
+            push_hundredths(&mut progress_note, mastery.score);
+            progress_note.push_str(" over ");
+            push_number(&mut progress_note, mastery.evidence_count as usize);
+            progress_note.push_str(" piece(s) of evidence.");
         }
     }
 
-    let total = (grade.found.len() + grade.missed.len()) as u32;
-    let correct = grade.found.len() as u32;
-    let content = format!(
-        "The answer is {} (attempt {attempt}, {correct} of {total} key ideas). Covered: {}. \
-         Missed: {}. The lesson says: \"{}\"{progress_note}",
-        grade.verdict(),
-        list(&grade.found),
-        list(&grade.missed),
-        statement
-    );
-    let feedback = if grade.missed.is_empty() {
-        format!("Well done: you covered every key idea. {statement}")
+    let total = grade.found.len() + grade.missed.len();
+    let correct = grade.found.len();
+    let mut content = String::with_capacity(256 + statement.len() + progress_note.len());
+    content.push_str("The answer is ");
+    content.push_str(verdict);
+    content.push_str(" (attempt ");
+    push_number(&mut content, attempt);
+    content.push_str(", ");
+    push_number(&mut content, correct);
+    content.push_str(" of ");
+    push_number(&mut content, total);
+    content.push_str(" key ideas). Covered: ");
+    push_list(&mut content, &grade.found, ", ", "nothing");
+    content.push_str(". Missed: ");
+    push_list(&mut content, &grade.missed, ", ", "nothing");
+    content.push_str(". The lesson says: \"");
+    content.push_str(&statement);
+    content.push('"');
+    content.push_str(&progress_note);
+
+    let mut feedback = String::with_capacity(128 + statement.len());
+    if grade.missed.is_empty() {
+        feedback.push_str("Well done: you covered every key idea. ");
+        feedback.push_str(&statement);
     } else if grade.found.is_empty() {
-        format!("Not yet. Think about: **{}**.", grade.missed.join("**, **"))
+        feedback.push_str("Not yet. Think about: **");
+        push_list(&mut feedback, &grade.missed, "**, **", "");
+        feedback.push_str("**.");
     } else {
-        format!(
-            "You mentioned **{}**. Also think about: **{}**.",
-            grade.found.join("**, **"),
-            grade.missed.join("**, **")
-        )
-    };
+        feedback.push_str("You mentioned **");
+        push_list(&mut feedback, &grade.found, "**, **", "");
+        feedback.push_str("**. Also think about: **");
+        push_list(&mut feedback, &grade.missed, "**, **", "");
+        feedback.push_str("**.");
+    }
+    let mut title = String::with_capacity(7 + prompt.len());
+    title.push_str("Check: ");
+    title.push_str(&prompt);
     Ok(
         ToolOutput::text(content).with_display(Display::Score(ScoreCard {
-            title: format!("Check: {prompt}"),
-            correct,
-            total,
+            title,
+            correct: correct as u32,
+            total: total as u32,
             feedback,
         })),
     )
+}
+
+/// Appends `words` with `separator` between them, or `none` when there is
+/// none.
+fn push_list(text: &mut String, words: &[&str], separator: &str, none: &str) {
+    if words.is_empty() {
+        text.push_str(none);
+    }
+    for (at, word) in words.iter().enumerate() {
+        if at > 0 {
+            text.push_str(separator);
+        }
+        text.push_str(word);
+    }
+}
+
+/// Appends `value` with two decimals, as `format!("{value:.2}")` writes it
+/// (ties to even on the exact binary value).
+fn push_hundredths(text: &mut String, value: f32) {
+    // An `f32` times 100 is exact in an `f64` (24 + 7 bits of mantissa), so
+    // rounding it rounds the exact value.
+    let hundredths = (f64::from(value) * 100.0).round_ties_even();
+    if !(0.0..1e15).contains(&hundredths) {
+        text.push_str(&format!("{value:.2}"));
+        return;
+    }
+    let hundredths = hundredths as usize;
+    push_number(text, hundredths / 100);
+    text.push('.');
+    let cents = hundredths % 100;
+    text.push(char::from(b'0' + (cents / 10) as u8));
+    text.push(char::from(b'0' + (cents % 10) as u8));
+}
+
+/// The attempt number of a grade of question `id` with `share` and the
+/// stored `grades` with it added (the oldest going past the last
+/// [`MAX_HISTORY_ENTRIES`]); `None` when the stored text is unreadable.
+/// The grades kept in this layout are not written again, only cut and
+/// continued.
+fn add_grade(stored: &str, id: &str, share: usize) -> Option<(usize, String)> {
+    if stored.starts_with('[') {
+        let mut grades = read_grades(stored)?;
+        let attempt = 1 + grades.iter().filter(|(kept, _)| kept == id).count();
+        grades.push((Cow::Borrowed(id), share));
+        trim_history(&mut grades);
+        return Some((attempt, write_grades(&grades)));
+    }
+    let mut record = Reader::new(stored);
+    let mut starts = Vec::with_capacity(MAX_HISTORY_ENTRIES + 1);
+    let mut attempt = 1;
+    while !record.is_done() {
+        starts.push(stored.len() - record.rest().len());
+        let kept = record.text()?;
+        parse_number(record.text()?)?;
+        attempt += usize::from(kept == id);
+    }
+    let from = match (starts.len() + 1).checked_sub(MAX_HISTORY_ENTRIES) {
+        Some(dropped) if dropped > 0 => starts[dropped],
+        _ => 0,
+    };
+    let mut grades = Writer::continuing(&stored[from..], id.len() + 16);
+    grades.text(id).number(share);
+    Some((attempt, grades.finish()))
 }
 
 fn trim_history<T>(history: &mut Vec<T>) {

@@ -21,6 +21,14 @@ impl Writer {
         }
     }
 
+    /// A record continuing `text` (whole fields), with room for
+    /// `additional` more bytes.
+    pub fn continuing(text: &str, additional: usize) -> Writer {
+        let mut record = Writer::with_capacity(text.len() + additional);
+        record.text.push_str(text);
+        record
+    }
+
     /// Appends a text field.
     pub fn text(&mut self, field: &str) -> &mut Writer {
         push_number(&mut self.text, field.len());
@@ -107,6 +115,11 @@ impl<'a> Reader<'a> {
         let field = self.rest.get(start..end)?;
         self.rest = self.rest.get(end + 1..)?;
         Some(field)
+    }
+
+    /// What is left to read.
+    pub fn rest(&self) -> &'a str {
+        self.rest
     }
 
     /// Whether every field was read.

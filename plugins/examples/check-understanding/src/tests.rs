@@ -457,3 +457,57 @@ fn an_answer_to_an_edited_lesson_is_graded_against_it() {
     assert_ne!(question_id(&next), "objective:chlorophyll");
     assert_eq!(asked_count(&moved), 2);
 }
+
+#[test]
+fn hundredths_are_written_as_format_writes_them() {
+    let mut values: Vec<f32> = (0..=1000).map(|n| n as f32 / 1000.0).collect();
+    values.extend((0..=64).map(|n| n as f32 / 64.0));
+    values.extend([
+        0.005,
+        0.015,
+        0.125,
+        0.375,
+        0.625,
+        0.875,
+        0.994_999_9,
+        0.995,
+        12.345,
+    ]);
+    values.extend([f32::NAN, -0.5, f32::INFINITY, 1e30]);
+    for value in values {
+        let mut text = String::new();
+        super::push_hundredths(&mut text, value);
+        assert_eq!(text, format!("{value:.2}"), "{value}");
+    }
+}
+
+#[test]
+fn grades_are_continued_and_cut_to_the_last_ones() {
+    let mut stored = String::new();
+    let mut all = Vec::new();
+    for n in 0..150 {
+        let id = format!("key-point:{}", n % 7);
+        let share = n * 37 % 1001;
+        let attempt = 1 + all
+            .iter()
+            .rev()
+            .take(super::MAX_HISTORY_ENTRIES)
+            .filter(|(kept, _)| *kept == id)
+            .count();
+        let (got, text) = super::add_grade(&stored, &id, share).unwrap();
+        assert_eq!(got, attempt, "grade {n}");
+        all.push((id, share));
+        let kept: Vec<_> = all
+            .iter()
+            .skip(all.len().saturating_sub(super::MAX_HISTORY_ENTRIES))
+            .map(|(id, share)| (std::borrow::Cow::Borrowed(id.as_str()), *share))
+            .collect();
+        assert_eq!(text, crate::write_grades(&kept));
+        stored = text;
+    }
+    assert_eq!(super::add_grade("1:a,x:1,", "a", 5), None);
+    let json = r#"[{"question_id":"a","share":0.5}]"#;
+    let (attempt, text) = super::add_grade(json, "a", 1000).unwrap();
+    assert_eq!(attempt, 2);
+    assert_eq!(text, "1:a,3:500,1:a,4:1000,");
+}
