@@ -6,11 +6,49 @@
 //!
 //! `cargo run --release -p check-understanding --example lesson_mix [CALLS]`
 
+// The bump allocator below stands in for the component's arena.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout};
+use std::cell::UnsafeCell;
 use std::collections::BTreeMap;
 
 use check_understanding::CheckUnderstanding;
 use lectern_tool::{
     Call, CallContext, Env, LogLevel, Mastery, Objective, Subtopic, TeachingTool, ToolOutput,
+};
+
+/// A bump allocator that never frees, as the component's arena allocates
+/// (see the SDK's `arena`): with the system allocator the profile would
+/// show costs the component does not have.
+struct Bump {
+    memory: UnsafeCell<[u8; BUMP_BYTES]>,
+    top: UnsafeCell<usize>,
+}
+
+const BUMP_BYTES: usize = 1 << 30;
+
+// The example runs on one thread.
+unsafe impl Sync for Bump {}
+
+unsafe impl GlobalAlloc for Bump {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let top = unsafe { &mut *self.top.get() };
+        let base = self.memory.get() as usize;
+        let start = (base + *top).next_multiple_of(layout.align()) - base;
+        let end = start + layout.size();
+        assert!(end <= BUMP_BYTES, "the example's memory is used up");
+        *top = end;
+        (base + start) as *mut u8
+    }
+
+    unsafe fn dealloc(&self, _: *mut u8, _: Layout) {}
+}
+
+#[global_allocator]
+static BUMP: Bump = Bump {
+    memory: UnsafeCell::new([0; BUMP_BYTES]),
+    top: UnsafeCell::new(0),
 };
 
 const FOCUSES: &[Option<&str>] = &[

@@ -51,15 +51,20 @@ pub fn grade<'a>(
     wording: usize,
     given: &[Cow<'_, str>],
 ) -> Grade<'a> {
-    let asked = question.asked_terms(wording);
-    let is_asked = |stem: &str| pieces(asked, ' ').any(|term| term == stem);
+    // Each list is split once: scanning the kept text again for every
+    // term would cost more than the grading itself.
+    let asked: Vec<&str> = pieces(question.asked_terms(wording), ' ').collect();
+    let is_asked = |stem: &str| asked.contains(&stem);
     let is_given = |stem: &str| given.iter().any(|term| term == stem);
+    let mut terms: Vec<(&'a str, &'a str)> = Vec::with_capacity(32);
     let mut best: Option<Grade<'a>> = None;
     for index in question.answers(wording) {
-        let beyond_question = bank.statement_terms(index).any(|(stem, _)| !is_asked(stem));
+        terms.clear();
+        terms.extend(bank.statement_terms(index));
+        let beyond_question = terms.iter().any(|(stem, _)| !is_asked(stem));
         let expected = |stem: &str| !beyond_question || !is_asked(stem);
         let (mut expected_count, mut found_count) = (0usize, 0usize);
-        for (stem, _) in bank.statement_terms(index) {
+        for (stem, _) in &terms {
             if expected(stem) {
                 expected_count += 1;
                 found_count += usize::from(is_given(stem));
@@ -79,7 +84,7 @@ pub fn grade<'a>(
             missed: Vec::with_capacity(expected_count - found_count),
             statement: Some(index),
         };
-        for (stem, word) in bank.statement_terms(index) {
+        for (stem, word) in &terms {
             if expected(stem) {
                 if is_given(stem) {
                     grade.found.push(word);

@@ -30,7 +30,7 @@ use crate::asked::Asked;
 use crate::bank::Banked;
 use crate::grading::grade;
 use crate::questions::{statement, variant, word};
-use crate::record::{Reader, Writer, parse_number, push_number};
+use crate::record::{Reader, Writer, field_at, parse_number, push_number};
 
 /// State key: how often each question was asked in this session, the last
 /// one and the focus last asked about, in the layout of [`asked`].
@@ -556,14 +556,22 @@ fn add_grade(stored: &str, id: &str, share: usize) -> Option<(usize, String)> {
         trim_history(&mut grades);
         return Some((attempt, write_grades(&grades)));
     }
-    let mut record = Reader::new(stored);
+    // Read on every grade, so the entries are stepped over by their
+    // lengths, byte by byte, without a reader's checks per field.
+    let bytes = stored.as_bytes();
     let mut starts = Vec::with_capacity(MAX_HISTORY_ENTRIES + 1);
     let mut attempt = 1;
-    while !record.is_done() {
-        starts.push(stored.len() - record.rest().len());
-        let kept = record.text()?;
-        parse_number(record.text()?)?;
-        attempt += usize::from(kept == id);
+    let mut at = 0;
+    while at < bytes.len() {
+        starts.push(at);
+        let (kept_start, kept_end) = field_at(bytes, at)?;
+        let (share_start, share_end) = field_at(bytes, kept_end + 1)?;
+        if !stored.is_char_boundary(kept_start) || !stored.is_char_boundary(kept_end) {
+            return None;
+        }
+        parse_number(stored.get(share_start..share_end)?)?;
+        attempt += usize::from(&bytes[kept_start..kept_end] == id.as_bytes());
+        at = share_end + 1;
     }
     let from = match (starts.len() + 1).checked_sub(MAX_HISTORY_ENTRIES) {
         Some(dropped) if dropped > 0 => starts[dropped],
