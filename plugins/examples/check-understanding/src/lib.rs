@@ -30,7 +30,7 @@ use crate::asked::Asked;
 use crate::bank::Banked;
 use crate::grading::grade;
 use crate::questions::{statement, variant, word};
-use crate::record::{Reader, Writer, field_at, parse_number, push_number};
+use crate::record::{Reader, Writer, parse_number, push_number};
 
 /// State key: how often each question was asked in this session, the last
 /// one and the focus last asked about, in the layout of [`asked`].
@@ -142,9 +142,13 @@ struct JsonGradeRecord {
 /// A kept grade: the question and the share of it answered, in thousandths.
 type GradeEntry<'a> = (Cow<'a, str>, usize);
 
+/// The first field of `grades` in the current layout; earlier layouts
+/// start with a question id or are JSON.
+const GRADES_LAYOUT: &str = "g2";
+
 /// The grades kept in the state, oldest first, in the layout of
-/// [`write_grades`] or the JSON list of earlier versions; `None` when the
-/// text is neither. Read on every grade, so it is not JSON any more.
+/// [`write_grades`], the netstrings without counts or the JSON list of
+/// earlier versions; `None` when the text is none of them.
 fn read_grades(text: &str) -> Option<Vec<GradeEntry<'_>>> {
     if text.starts_with('[') {
         let json: Vec<JsonGradeRecord> = serde_json::from_str(text).ok()?;
@@ -156,6 +160,11 @@ fn read_grades(text: &str) -> Option<Vec<GradeEntry<'_>>> {
     }
     let mut record = Reader::new(text);
     let mut grades = Vec::with_capacity(MAX_HISTORY_ENTRIES + 1);
+    let mut rest = record.clone();
+    if rest.text() == Some(GRADES_LAYOUT) {
+        rest.text()?;
+        record = rest;
+    }
     while !record.is_done() {
         let id = record.text()?;
         let share = parse_number(record.text()?)?;
@@ -164,14 +173,52 @@ fn read_grades(text: &str) -> Option<Vec<GradeEntry<'_>>> {
     Some(grades)
 }
 
-/// The stored form of `grades`: netstrings, the question id then the share
-/// in thousandths for each (see [`record`]).
+/// How many of the kept grades are of each question, sorted by id.
+type GradeCounts<'a> = Vec<(&'a str, usize)>;
+
+/// The stored form of `grades`: netstrings, the layout tag, then how many
+/// grades each question has (one field, itself netstrings: id, count,
+/// sorted by id), then the question id and the share in thousandths for
+/// each grade (see [`record`]). The counts spare a grade reading every
+/// kept one to number its attempt.
 fn write_grades(grades: &[GradeEntry<'_>]) -> String {
-    let mut record = Writer::with_capacity(grades.iter().map(|(id, _)| id.len() + 12).sum());
-    for (id, share) in grades {
-        record.text(id).number(*share);
+    let mut counts: GradeCounts<'_> = Vec::new();
+    for (id, _) in grades {
+        count_grade(&mut counts, id, 1);
     }
-    record.finish()
+    let mut entries = Writer::with_capacity(grades.iter().map(|(id, _)| id.len() + 12).sum());
+    for (id, share) in grades {
+        entries.text(id).number(*share);
+    }
+    grades_text(&counts, &entries.finish())
+}
+
+/// Adds `change` (1 or -1) to the count of `id`; a count reaching 0 goes.
+fn count_grade<'a>(counts: &mut GradeCounts<'a>, id: &'a str, change: isize) {
+    match counts.binary_search_by(|(kept, _)| (*kept).cmp(id)) {
+        Ok(at) => {
+            counts[at].1 = counts[at].1.saturating_add_signed(change);
+            if counts[at].1 == 0 {
+                counts.remove(at);
+            }
+        }
+        Err(at) if change > 0 => counts.insert(at, (id, 1)),
+        Err(_) => {}
+    }
+}
+
+/// The stored form from the counts and the entries' netstrings.
+fn grades_text(counts: &GradeCounts<'_>, entries: &str) -> String {
+    let mut listed = Writer::with_capacity(counts.len() * 32);
+    for (id, count) in counts {
+        listed.text(id).number(*count);
+    }
+    let listed = listed.finish();
+    let mut text = Writer::with_capacity(listed.len() + entries.len() + 16);
+    text.text(GRADES_LAYOUT).text(&listed);
+    let mut text = text.finish();
+    text.push_str(entries);
+    text
 }
 
 fn thousandths(share: f32) -> usize {
@@ -546,40 +593,46 @@ fn push_hundredths(text: &mut String, value: f32) {
 /// The attempt number of a grade of question `id` with `share` and the
 /// stored `grades` with it added (the oldest going past the last
 /// [`MAX_HISTORY_ENTRIES`]); `None` when the stored text is unreadable.
-/// The grades kept in this layout are not written again, only cut and
-/// continued.
+/// In the current layout only the counts and the oldest grade are read:
+/// the others are carried over as they are.
 fn add_grade(stored: &str, id: &str, share: usize) -> Option<(usize, String)> {
-    if stored.starts_with('[') {
+    let mut record = Reader::new(stored);
+    if stored.is_empty() || record.text() != Some(GRADES_LAYOUT) {
         let mut grades = read_grades(stored)?;
         let attempt = 1 + grades.iter().filter(|(kept, _)| kept == id).count();
         grades.push((Cow::Borrowed(id), share));
         trim_history(&mut grades);
         return Some((attempt, write_grades(&grades)));
     }
-    // Read on every grade, so the entries are stepped over by their
-    // lengths, byte by byte, without a reader's checks per field.
-    let bytes = stored.as_bytes();
-    let mut starts = Vec::with_capacity(MAX_HISTORY_ENTRIES + 1);
-    let mut attempt = 1;
-    let mut at = 0;
-    while at < bytes.len() {
-        starts.push(at);
-        let (kept_start, kept_end) = field_at(bytes, at)?;
-        let (share_start, share_end) = field_at(bytes, kept_end + 1)?;
-        if !stored.is_char_boundary(kept_start) || !stored.is_char_boundary(kept_end) {
+    let listed = record.text()?;
+    let entries = &stored[stored.len() - record.rest_len()..];
+    let mut counts: GradeCounts<'_> = Vec::with_capacity(16);
+    let mut pairs = Reader::new(listed);
+    while !pairs.is_done() {
+        let kept = pairs.text()?;
+        let count = parse_number(pairs.text()?)?;
+        if count == 0 || counts.last().is_some_and(|(last, _)| *last >= kept) {
             return None;
         }
-        parse_number(stored.get(share_start..share_end)?)?;
-        attempt += usize::from(&bytes[kept_start..kept_end] == id.as_bytes());
-        at = share_end + 1;
+        counts.push((kept, count));
     }
-    let from = match (starts.len() + 1).checked_sub(MAX_HISTORY_ENTRIES) {
-        Some(dropped) if dropped > 0 => starts[dropped],
-        _ => 0,
-    };
-    let mut grades = Writer::continuing(&stored[from..], id.len() + 16);
-    grades.text(id).number(share);
-    Some((attempt, grades.finish()))
+    let total: usize = counts.iter().map(|(_, count)| count).sum();
+    let attempt = 1 + counts
+        .iter()
+        .find(|(kept, _)| *kept == id)
+        .map_or(0, |(_, count)| *count);
+    let mut from = 0;
+    if total + 1 > MAX_HISTORY_ENTRIES {
+        let mut oldest = Reader::new(entries);
+        let dropped = oldest.text()?;
+        parse_number(oldest.text()?)?;
+        count_grade(&mut counts, dropped, -1);
+        from = entries.len() - oldest.rest_len();
+    }
+    count_grade(&mut counts, id, 1);
+    let mut added = Writer::continuing(&entries[from..], id.len() + 16);
+    added.text(id).number(share);
+    Some((attempt, grades_text(&counts, &added.finish())))
 }
 
 fn trim_history<T>(history: &mut Vec<T>) {

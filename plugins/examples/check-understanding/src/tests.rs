@@ -509,5 +509,20 @@ fn grades_are_continued_and_cut_to_the_last_ones() {
     let json = r#"[{"question_id":"a","share":0.5}]"#;
     let (attempt, text) = super::add_grade(json, "a", 1000).unwrap();
     assert_eq!(attempt, 2);
-    assert_eq!(text, "1:a,3:500,1:a,4:1000,");
+    assert_eq!(text, "2:g2,8:1:a,1:2,,1:a,3:500,1:a,4:1000,");
+    // The netstrings of earlier versions, without the counts.
+    let (attempt, text) = super::add_grade("1:b,3:500,1:a,1:0,1:b,2:10,", "b", 7).unwrap();
+    assert_eq!(attempt, 3);
+    assert_eq!(
+        text,
+        "2:g2,16:1:a,1:1,1:b,1:3,,1:b,3:500,1:a,1:0,1:b,2:10,1:b,1:7,"
+    );
+    // Counts that do not read as counts.
+    for bad in [
+        "2:g2,8:1:a,1:0,,1:a,1:5,",
+        "2:g2,16:1:b,1:1,1:a,1:1,,",
+        "2:g2,3:1:a,",
+    ] {
+        assert_eq!(super::add_grade(bad, "a", 5), None, "{bad}");
+    }
 }
