@@ -164,6 +164,15 @@ impl Normalizer {
         self.english
     }
 
+    /// Whether the stem of a word always begins with the word's first
+    /// character: in English (Porter2 only ever rewrites the end of a word,
+    /// after its first character) and where words are not stemmed. A tool
+    /// comparing words against known terms can then skip stemming a word
+    /// whose first character begins none of them.
+    pub fn stems_keep_first_char(&self) -> bool {
+        self.english || self.stemmer.is_none()
+    }
+
     /// Whether `word` (lowercase) carries a concept: not a stop word (in
     /// English) and not a tiny word (elsewhere). Numbers always count.
     pub fn is_concept_word(&self, word: &str) -> bool {
@@ -359,6 +368,107 @@ mod tests {
         ] {
             assert_eq!(en.is_concept_word(word), english, "{word:?}");
             assert_eq!(fr.is_concept_word(word), other, "{word:?}");
+        }
+    }
+
+    #[test]
+    fn english_stems_begin_as_their_words_do() {
+        let en = Normalizer::for_locale("en");
+        assert!(en.stems_keep_first_char());
+        assert!(Normalizer::for_locale("xx").stems_keep_first_char());
+        assert!(!Normalizer::for_locale("nl").stems_keep_first_char());
+        // The exceptional forms, a leading and a vowel-like `y`, suffixes
+        // that are the whole word, doubled letters, and a sample of prose.
+        let mut words: Vec<String> = [
+            "skis",
+            "skies",
+            "dying",
+            "lying",
+            "tying",
+            "idly",
+            "gently",
+            "ugly",
+            "early",
+            "only",
+            "singly",
+            "sky",
+            "news",
+            "howe",
+            "atlas",
+            "cosmos",
+            "bias",
+            "andes",
+            "inning",
+            "outing",
+            "canning",
+            "herring",
+            "earring",
+            "proceed",
+            "exceed",
+            "succeed",
+            "y",
+            "ys",
+            "yes",
+            "yelling",
+            "youth",
+            "yyy",
+            "ies",
+            "ied",
+            "sses",
+            "ss",
+            "s",
+            "us",
+            "eed",
+            "eedly",
+            "ed",
+            "edly",
+            "ing",
+            "ingly",
+            "ational",
+            "tional",
+            "ization",
+            "iveness",
+            "fulness",
+            "ousness",
+            "alism",
+            "aliti",
+            "iviti",
+            "biliti",
+            "logi",
+            "li",
+            "ement",
+            "ment",
+            "ent",
+            "ion",
+            "sion",
+            "tion",
+            "e",
+            "l",
+            "ll",
+            "adding",
+            "hopping",
+            "eeing",
+            "a",
+            "é",
+            "école",
+            "naïve",
+            "2nd",
+            "42",
+            "x1y",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        for text in [
+            include_str!("lib.rs"),
+            include_str!("lesson.rs"),
+            include_str!("../README.md"),
+        ] {
+            words.extend(super::words(text));
+        }
+        for word in &words {
+            let stem = en.stem(word);
+            assert_eq!(stem.chars().next(), word.chars().next(), "{word} -> {stem}");
         }
     }
 

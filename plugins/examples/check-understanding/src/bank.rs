@@ -186,20 +186,43 @@ impl<'a> Bank<'a> {
     /// [`Normalizer::terms`] gives them; the stems of words the lesson uses
     /// come from the vocabulary, so only other words run the stemmer.
     pub fn terms(&self, text: &str, normalizer: &Normalizer) -> Vec<Cow<'a, str>> {
+        self.terms_among(text, normalizer, None)
+    }
+
+    /// The concept terms of `text` that may be among `wanted` (and maybe a
+    /// few others), when only those are looked for: where a stem always
+    /// begins as its word does ([`Normalizer::stems_keep_first_char`]), a
+    /// word the lesson does not use whose first character begins no wanted
+    /// term is not stemmed (stemming is most of the cost of an answer).
+    pub fn terms_among(
+        &self,
+        text: &str,
+        normalizer: &Normalizer,
+        wanted: Option<&[&str]>,
+    ) -> Vec<Cow<'a, str>> {
         let mut vocabulary: Vec<(&'a str, &'a str)> = Vec::with_capacity(64);
         let mut parts = pieces(self.vocabulary, TERM_SEPARATOR);
         while let (Some(word), Some(stem)) = (parts.next(), parts.next()) {
             vocabulary.push((word, stem));
         }
+        let initials: Option<Vec<char>> = wanted
+            .filter(|_| normalizer.stems_keep_first_char())
+            .map(|wanted| wanted.iter().filter_map(|t| t.chars().next()).collect());
         let mut terms = Vec::with_capacity(16);
         for_each_word(text, |word| {
-            if normalizer.is_concept_word(word) {
-                terms.push(
-                    match vocabulary.binary_search_by(|(known, _)| (*known).cmp(word)) {
-                        Ok(at) => Cow::Borrowed(vocabulary[at].1),
-                        Err(_) => Cow::Owned(normalizer.stem(word)),
-                    },
-                );
+            if !normalizer.is_concept_word(word) {
+                return;
+            }
+            match vocabulary.binary_search_by(|(known, _)| (*known).cmp(word)) {
+                Ok(at) => terms.push(Cow::Borrowed(vocabulary[at].1)),
+                Err(_) => {
+                    let may_match = initials.as_ref().is_none_or(|initials| {
+                        word.chars().next().is_some_and(|c| initials.contains(&c))
+                    });
+                    if may_match {
+                        terms.push(Cow::Owned(normalizer.stem(word)));
+                    }
+                }
             }
         });
         terms

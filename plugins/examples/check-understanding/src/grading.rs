@@ -200,8 +200,13 @@ mod tests {
         let text = bank::build(lesson, &normalizer, print);
         let bank = bank::parse(&text, print).unwrap();
         let question = bank.question(id).unwrap();
-        let given = bank.terms(answer, &normalizer);
-        let grade = grade(&bank, question, variant(id, times_heard), &given);
+        let wording = variant(id, times_heard);
+        let wanted: Vec<&str> = question
+            .answers(wording)
+            .flat_map(|index| bank.statement_terms(index).map(|(stem, _)| stem))
+            .collect();
+        let given = bank.terms_among(answer, &normalizer, Some(&wanted));
+        let grade = grade(&bank, question, wording, &given);
         reference::Grade {
             share: grade.share,
             found: grade.found.iter().map(|w| w.to_string()).collect(),
@@ -306,9 +311,11 @@ mod tests {
             "the stomata let the carbon dioxide into the leaves; 42 openings",
             "in my own words, I'd check the role and explain, tell, remember",
             "Les plantes absorbent la lumière rouge et bleue",
+            "reflecting, reflections and reflective absorption: leafy greenery lighting oxygenated",
+            "Yellow leaves dying early; skies, ies and sses; 42 lights",
         ];
         for lesson in &lessons {
-            for locale in ["en-US", "fr", "xx"] {
+            for locale in ["en-US", "fr", "nl", "xx"] {
                 let normalizer = Normalizer::for_locale(locale);
                 for question_id in all_questions(lesson, &normalizer, |_| 0)
                     .iter()

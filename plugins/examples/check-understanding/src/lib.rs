@@ -457,7 +457,12 @@ fn grade_answer(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
     }
     let wording = variant(question.id, heard);
     let prompt = word(question.id, question.subject, heard);
-    let given = bank.terms(answer, &normalizer);
+    // Only the terms of the statements the answer is graded against count.
+    let wanted: Vec<&str> = question
+        .answers(wording)
+        .flat_map(|index| bank.statement_terms(index).map(|(stem, _)| stem))
+        .collect();
+    let given = bank.terms_among(answer, &normalizer, Some(&wanted));
     let grade = grade(&bank, question, wording, &given);
     let statement = grade
         .statement
