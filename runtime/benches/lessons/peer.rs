@@ -6,8 +6,17 @@
 //! threads, no work stealing, no contended locks — and each browser is a
 //! single task that owns its WebSocket whole (no split halves, no second
 //! task). What each side sends, and when, is unchanged.
+//!
+//! Every stamped frame the peer receives is timed twice: by the kernel's
+//! receive time of the read that completed it (`SO_TIMESTAMPNS`, see
+//! `lectern_fake_realtime::rx_time`), which this thread's queueing cannot
+//! delay, and when the peer's own code got to it ("peer saw"), which also
+//! counts the time the frame waited while this one thread served the
+//! other sockets.
 
 use super::*;
+use lectern_fake_realtime::rx_time::RxTimedStream;
+use tokio::net::TcpStream;
 
 /// Read buffer of a simulated browser's socket.
 const BROWSER_READ_BUFFER_BYTES: usize = 2_048;
@@ -102,64 +111,101 @@ async fn peer() {
     tokio::time::sleep(WARM_UP).await;
     let measure_from = Instant::now();
     let stop_at = measure_from + Duration::from_secs(secs);
-    let _ = fake.take_input_latencies_ns();
+    let _ = fake.take_input_latencies();
     let cpu0 = cpu_seconds();
     start.send_replace(Some((measure_from, stop_at)));
     say("measure");
     tokio::time::sleep_until(tokio::time::Instant::from_std(stop_at)).await;
     let cpu = cpu_seconds() - cpu0;
-    let mut in_lat = fake.take_input_latencies_ns();
+    let input = fake.take_input_latencies();
     say("stop");
-    let mut out_lat = Vec::new();
-    let mut out_bytes = 0u64;
+    let mut out = Timings::default();
     for b in browsers {
-        if let Ok((l, bytes)) = b.await {
-            out_lat.extend(l);
-            out_bytes += bytes;
+        if let Ok(t) = b.await {
+            out.kernel_rx.extend(t.kernel_rx);
+            out.seen.extend(t.seen);
+            out.without_kernel_rx += t.without_kernel_rx;
+            out.bytes += t.bytes;
         }
     }
-    in_lat.sort_unstable();
-    out_lat.sort_unstable();
+    let (mut in_rx, mut in_seen) = (input.kernel_rx_ns, input.seen_ns);
+    for l in [&mut in_rx, &mut in_seen, &mut out.kernel_rx, &mut out.seen] {
+        l.sort_unstable();
+    }
+    // The order `PeerReport::parse` reads.
     say(&format!(
-        "result {} {} {} {} {} {} {} {}",
-        percentile(&in_lat, 0.5),
-        percentile(&in_lat, 0.99),
-        percentile(&out_lat, 0.5),
-        percentile(&out_lat, 0.99),
-        in_lat.len(),
-        out_lat.len(),
+        "result {} {} {} {} {} {} {} {} {} {} {} {} {} {}",
+        percentile(&in_rx, 0.5),
+        percentile(&in_rx, 0.99),
+        percentile(&out.kernel_rx, 0.5),
+        percentile(&out.kernel_rx, 0.99),
+        percentile(&in_seen, 0.5),
+        percentile(&in_seen, 0.99),
+        percentile(&out.seen, 0.5),
+        percentile(&out.seen, 0.99),
+        in_rx.len(),
+        out.kernel_rx.len(),
+        input.without_kernel_rx,
+        out.without_kernel_rx,
         cpu,
-        out_bytes as f64 / out_lat.len().max(1) as f64
+        out.bytes as f64 / out.kernel_rx.len().max(1) as f64
     ));
 }
 
+/// What one browser timed: latencies (ns from the stamp) of the stamped
+/// tutor frames received in the window.
+#[derive(Default)]
+struct Timings {
+    /// To the kernel's receive time of the read that completed the frame.
+    kernel_rx: Vec<u64>,
+    /// To when the browser's code got the frame.
+    seen: Vec<u64>,
+    /// Frames whose read had no kernel time (timed by `seen` instead).
+    without_kernel_rx: usize,
+    /// Bytes of the frames timed.
+    bytes: u64,
+}
+
+/// Opens the browser's WebSocket to `url` (`ws://host:port/path`) over a
+/// socket whose reads record their kernel receive time.
+async fn connect(
+    url: &str,
+    config: WebSocketConfig,
+) -> Option<tokio_tungstenite::WebSocketStream<RxTimedStream>> {
+    let host = url.strip_prefix("ws://")?.split('/').next()?;
+    let tcp = TcpStream::connect(host).await.ok()?;
+    // Nagle off, as browsers do for WebSockets: small frames go out at once.
+    tcp.set_nodelay(true).ok()?;
+    let stream = RxTimedStream::new(tcp).ok()?;
+    let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(config))
+        .await
+        .ok()?;
+    Some(ws)
+}
+
 /// A browser: streams stamped 20 ms frames in real time; once the window
-/// is set, keeps the latencies of stamped tutor frames received in it,
-/// and ends the lesson at its end. Returns those latencies and the bytes
-/// of the tutor frames they were read from.
+/// is set, times the stamped tutor frames received in it, and ends the
+/// lesson at its end.
 async fn browser(
     url: String,
     mut window: tokio::sync::watch::Receiver<Option<(Instant, Instant)>>,
     streaming: tokio::sync::mpsc::UnboundedSender<()>,
-) -> (Vec<u64>, u64) {
-    // Nagle off, as browsers do for WebSockets: small frames go out at once.
+) -> Timings {
     // The library zeroes its read buffer's free space before every read,
     // and it reads twice per message (the second read finds nothing): a
     // buffer just over one tutor frame (~1 KB) keeps that small.
     let config = WebSocketConfig::default().read_buffer_size(BROWSER_READ_BUFFER_BYTES);
-    let Ok((mut ws, _)) =
-        tokio_tungstenite::connect_async_with_config(url, Some(config), true).await
-    else {
-        return (Vec::new(), 0);
+    let mut timings = Timings::default();
+    let Some(mut ws) = connect(&url, config).await else {
+        return timings;
     };
+    let rx_clock = ws.get_ref().clock();
     let mut tick = tokio::time::interval(Duration::from_millis(audio::FRAME_MS as u64));
     // One period of a 200 Hz tone fits a 20 ms frame exactly. Its bytes are
     // built once; each frame only writes its stamp in.
     let frame = audio::tone(24_000, 200.0, 3000.0, audio::SAMPLES_PER_FRAME_24K, 0);
     let mut frame_bytes = Vec::with_capacity(frame.len() * 2);
     audio::pcm16_to_le_bytes(&frame, &mut frame_bytes);
-    let mut lat = Vec::new();
-    let mut lat_bytes = 0u64;
     let mut announced = false;
     let mut sending = true;
     // The measuring window, once set (it is set once and never changes).
@@ -199,6 +245,9 @@ async fn browser(
                     Some(Err(_)) | None => break,
                 };
                 let now_ns = signal::clock_ns();
+                // No read happened since the one that completed this frame:
+                // the library returns a message as soon as it has it whole.
+                let received_ns = rx_clock.last_ns();
                 if !announced {
                     announced = true;
                     let _ = streaming.send(());
@@ -218,11 +267,17 @@ async fn browser(
                     *s = i16::from_le_bytes([c[0], c[1]]);
                 }
                 if let Some(sent) = signal::read_stamp(&head) {
-                    lat.push(now_ns.saturating_sub(sent));
-                    lat_bytes += b.len() as u64;
+                    if received_ns.is_none() {
+                        timings.without_kernel_rx += 1;
+                    }
+                    timings
+                        .kernel_rx
+                        .push(received_ns.unwrap_or(now_ns).saturating_sub(sent));
+                    timings.seen.push(now_ns.saturating_sub(sent));
+                    timings.bytes += b.len() as u64;
                 }
             }
         }
     }
-    (lat, lat_bytes)
+    timings
 }

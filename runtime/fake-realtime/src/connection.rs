@@ -10,13 +10,14 @@ use base64::Engine as _;
 use futures::StreamExt;
 use lectern_outbox::Outbox;
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 
+use crate::rx_time::RxClock;
 use crate::script::{Action, Pace};
 use crate::signal;
 use crate::{Shared, Trigger as T};
@@ -49,6 +50,8 @@ struct Conn {
     state: Mutex<ConnState>,
     cancel: AtomicBool,
     counter: AtomicU64,
+    /// Kernel receive times of the socket's reads, when stamps are timed.
+    rx: Option<RxClock>,
 }
 
 impl Conn {
@@ -82,7 +85,10 @@ impl Conn {
     }
 }
 
-pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>, id: usize) {
+pub(crate) async fn serve<S>(stream: S, shared: Arc<Shared>, id: usize, rx: Option<RxClock>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let auth: Arc<Mutex<Option<String>>> = Arc::default();
     let seen = auth.clone();
     let required = shared.options.require_key.clone();
@@ -139,6 +145,7 @@ pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>, id: usize) {
         }),
         cancel: AtomicBool::new(false),
         counter: AtomicU64::new(0),
+        rx,
     });
     let writer = out.run();
     tokio::pin!(writer);
@@ -191,23 +198,30 @@ fn on_client_event(conn: &Conn, text: &str) -> Option<Vec<Action>> {
     {
         shared.audio_appends.fetch_add(1, Ordering::Relaxed);
         if shared.options.stamp_frames {
-            read_stamp_of(shared, audio);
+            read_stamp_of(conn, audio);
         }
         return shared.fire(&T::Audio);
     }
     on_event(conn, text)
 }
 
-/// Records the latency of a stamped frame, given its base64.
-fn read_stamp_of(shared: &Shared, b64: &str) {
-    if let Some(sent) = signal::read_stamp_base64(b64) {
-        let latency = signal::clock_ns().saturating_sub(sent);
-        shared
-            .input_latency_ns
-            .lock()
-            .expect("latency lock")
-            .push(latency);
+/// Records the latencies of a stamped frame, given its base64.
+fn read_stamp_of(conn: &Conn, b64: &str) {
+    let Some(sent) = signal::read_stamp_base64(b64) else {
+        return;
+    };
+    let seen = signal::clock_ns();
+    // No read happened since the one that completed this event: the event
+    // is handled as soon as the library returns it.
+    let received = conn.rx.as_ref().and_then(RxClock::last_ns);
+    let mut latency = conn.shared.input_latency.lock().expect("latency lock");
+    latency.seen_ns.push(seen.saturating_sub(sent));
+    if received.is_none() {
+        latency.without_kernel_rx += 1;
     }
+    latency
+        .kernel_rx_ns
+        .push(received.unwrap_or(seen).saturating_sub(sent));
 }
 
 fn on_event(conn: &Conn, text: &str) -> Option<Vec<Action>> {
@@ -228,7 +242,7 @@ fn on_event(conn: &Conn, text: &str) -> Option<Vec<Action>> {
             .decode(audio)
             .unwrap_or_default();
         if shared.options.stamp_frames {
-            read_stamp_of(shared, audio);
+            read_stamp_of(conn, audio);
         }
         event["audio_bytes"] = json!(bytes.len());
         event.as_object_mut().map(|o| o.remove("audio"));

@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 mod connection;
+pub mod rx_time;
 pub mod script;
 pub mod signal;
 
@@ -33,11 +34,30 @@ pub struct Options {
     /// Refuse connections (HTTP 401) whose bearer token is not this.
     pub require_key: Option<String>,
     /// Write a time stamp into each audio delta and read the stamps of
-    /// appended learner audio (benchmarks measure latency with them).
+    /// appended learner audio (benchmarks measure latency with them). Each
+    /// stamp read is timed twice: by the kernel's receive time of the read
+    /// that completed its append (accepted sockets then read through
+    /// [`rx_time::RxTimedStream`]), and when the fake's code got to it.
     pub stamp_frames: bool,
     /// Keep `input_audio_buffer.append` events in the record (their audio is
     /// always replaced by its byte count).
     pub record_audio: bool,
+}
+
+/// Latencies of stamped learner frames (see [`Options::stamp_frames`]), in ns
+/// from the stamp.
+#[derive(Debug, Clone, Default)]
+pub struct InputLatencies {
+    /// To the kernel's receive time of the read that completed the append
+    /// carrying the frame (see [`rx_time`]): what the fake's own scheduling
+    /// does not touch.
+    pub kernel_rx_ns: Vec<u64>,
+    /// To when the fake's code read the stamp: also counts the time the
+    /// append waited in the socket for the fake.
+    pub seen_ns: Vec<u64>,
+    /// Frames whose read carried no kernel receive time; their entry in
+    /// `kernel_rx_ns` is the (later) time the fake read them instead.
+    pub without_kernel_rx: usize,
 }
 
 /// One client event as the fake received it.
@@ -59,7 +79,7 @@ pub(crate) struct Shared {
     pub(crate) connections: AtomicUsize,
     pub(crate) auth: Mutex<Vec<Option<String>>>,
     pub(crate) uris: Arc<Mutex<Vec<String>>>,
-    pub(crate) input_latency_ns: Mutex<Vec<u64>>,
+    pub(crate) input_latency: Mutex<InputLatencies>,
     pub(crate) audio_appends: AtomicUsize,
 }
 
@@ -117,7 +137,7 @@ impl FakeRealtime {
             connections: AtomicUsize::new(0),
             auth: Mutex::new(Vec::new()),
             uris: Arc::default(),
-            input_latency_ns: Mutex::new(Vec::new()),
+            input_latency: Mutex::default(),
             audio_appends: AtomicUsize::new(0),
         });
         let accept_shared = shared.clone();
@@ -128,7 +148,22 @@ impl FakeRealtime {
                 };
                 let _ = stream.set_nodelay(true);
                 let id = accept_shared.connections.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(connection::serve(stream, accept_shared.clone(), id));
+                if !accept_shared.options.stamp_frames {
+                    tokio::spawn(connection::serve(stream, accept_shared.clone(), id, None));
+                    continue;
+                }
+                match rx_time::RxTimedStream::new(stream) {
+                    Ok(stream) => {
+                        let clock = stream.clock();
+                        tokio::spawn(connection::serve(
+                            stream,
+                            accept_shared.clone(),
+                            id,
+                            Some(clock),
+                        ));
+                    }
+                    Err(e) => tracing::warn!("connection {id} refused: no receive times: {e}"),
+                }
             }
         });
         Ok(FakeRealtime { addr, shared, task })
@@ -197,9 +232,9 @@ impl FakeRealtime {
         self.shared.audio_appends.load(Ordering::SeqCst)
     }
 
-    /// Latencies of stamped learner frames, in ns, taken and cleared.
-    pub fn take_input_latencies_ns(&self) -> Vec<u64> {
-        std::mem::take(&mut *self.shared.input_latency_ns.lock().expect("latency lock"))
+    /// Latencies of stamped learner frames, taken and cleared.
+    pub fn take_input_latencies(&self) -> InputLatencies {
+        std::mem::take(&mut *self.shared.input_latency.lock().expect("latency lock"))
     }
 
     /// Waits until at least `count` events of type `kind` were received.
