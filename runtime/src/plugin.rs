@@ -219,6 +219,27 @@ impl PluginHost {
     /// Run a function call the model made with the lesson's tool set. Never fails:
     /// every problem is a [`CallRecord`] with an outcome and a message.
     pub async fn call(&self, tools: &ToolSet, call: ToolCall) -> CallRecord {
+        self.call_in(tools, call, None).await
+    }
+
+    /// [`PluginHost::call`], and where its time went, for benchmarks: the
+    /// sandboxed stages of this very call (a fresh store and instantiation, the
+    /// `invoke` export, the instance's teardown), so that the host's own work
+    /// around them is the call's wall time less these. The stages stay zero
+    /// when the call never reached the sandbox or failed to instantiate.
+    #[doc(hidden)]
+    pub async fn call_staged(&self, tools: &ToolSet, call: ToolCall) -> (CallRecord, StageTimes) {
+        let mut stages = StageTimes::default();
+        let record = self.call_in(tools, call, Some(&mut stages)).await;
+        (record, stages)
+    }
+
+    async fn call_in(
+        &self,
+        tools: &ToolSet,
+        call: ToolCall,
+        stages: Option<&mut StageTimes>,
+    ) -> CallRecord {
         let started = Instant::now();
         let Some(bound) = tools.tools.get(&call.tool) else {
             let names: Vec<&str> = tools.tools.keys().map(String::as_str).collect();
@@ -245,7 +266,7 @@ impl PluginHost {
             Ok((version, overrides)) => {
                 let limits = self.inner.config.limits.with(&overrides);
                 self.invoker()
-                    .invoke(&version, &limits, &bound.config, &call, started)
+                    .invoke(&version, &limits, &bound.config, &call, started, stages)
                     .await
             }
             Err(e) => invoke::unavailable(&call, &bound.plugin, e.to_string(), started),
@@ -271,7 +292,7 @@ impl PluginHost {
             Ok((version, overrides)) => {
                 let limits = self.inner.config.limits.with(&overrides);
                 self.invoker()
-                    .invoke(&version, &limits, config, &call, started)
+                    .invoke(&version, &limits, config, &call, started, None)
                     .await
             }
             Err(e) => invoke::unavailable(&call, plugin, e.to_string(), started),
@@ -288,7 +309,7 @@ impl PluginHost {
         call: ToolCall,
     ) -> CallRecord {
         self.invoker()
-            .invoke(version, limits, config, &call, Instant::now())
+            .invoke(version, limits, config, &call, Instant::now(), None)
             .await
     }
 

@@ -99,6 +99,7 @@ impl Invoker<'_> {
         config: &str,
         call: &ToolCall,
         started: Instant,
+        stages: Option<&mut StageTimes>,
     ) -> CallRecord {
         let tag = Tag(version);
         let mut record = unavailable(call, version.name(), String::new(), started);
@@ -173,6 +174,8 @@ impl Invoker<'_> {
 
         // A fresh sandbox for this call.
         let (base, base_bytes) = self.state.view(&call.session_id, version.name());
+        let timed = stages.is_some();
+        let sandbox_started = timed.then(Instant::now);
         let state = CallState::new(
             limits.memory_bytes,
             call.lesson.clone(),
@@ -214,12 +217,16 @@ impl Invoker<'_> {
             Call(wasmtime::Error),
             Done(Result<wit::ToolOutput, wit::ToolError>),
         }
+        let mut instantiated_at = None;
         let result = {
             let run = async {
                 let tool = match version.pre.instantiate_async(&mut store).await {
                     Ok(tool) => tool,
                     Err(e) => return Step::Instantiate(e),
                 };
+                if timed {
+                    instantiated_at = Some(Instant::now());
+                }
                 match tool
                     .call_invoke(&mut store, &ctx, &call.tool, arguments)
                     .await
@@ -231,8 +238,19 @@ impl Invoker<'_> {
             tokio::time::timeout_at((deadline + HOST_WAIT_GRACE).into(), run).await
         };
 
+        let invoked_at = timed.then(Instant::now);
         record.fuel_used = sandbox::fuel_used(self.engine, &store, fuel_budget);
         let data = store.into_data();
+        if let (Some(stages), Some(sandbox_started), Some(instantiated), Some(invoked)) =
+            (stages, sandbox_started, instantiated_at, invoked_at)
+        {
+            *stages = StageTimes {
+                instantiate: instantiated - sandbox_started,
+                invoke: invoked - instantiated,
+                teardown: invoked.elapsed(),
+                fuel: record.fuel_used,
+            };
+        }
         let memory_hit = data.memory.hit;
         let (outcome, error, output) = match result {
             Err(_elapsed) => {
@@ -408,7 +426,7 @@ pub(crate) async fn raw(
 /// Where the time of one sandboxed call goes, for benchmarks (see
 /// [`super::PluginHost::raw_stages`]).
 #[doc(hidden)]
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct StageTimes {
     /// A fresh store and instantiation from the version's pre-linked instance.
     pub instantiate: Duration,
