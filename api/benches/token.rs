@@ -2,37 +2,41 @@
 //!
 //! Run: `LECTERN_SKIP_WEB_BUILD=1 cargo bench -p lectern-api --bench token`.
 //!
-//! The server runs the full middleware stack (rate limit off) on a loopback
-//! listener, on a runtime with [`SERVER_THREADS`] worker thread (or
-//! [`SERVER_THREADS_ENV`]). The floor is a
-//! handler on that same stack returning a fixed small JSON without reading the
-//! body. The load comes from a *separate process* (this binary again, selected
-//! by [`TARGET_ENV`]) on a single-threaded runtime, so on a two-core machine the
-//! server and the generator each have a core's worth of threads and the
-//! generator never shares the server's runtime, allocator or scheduler queue.
-//! Both routes get identical requests over keep-alive HTTP/1.1 connections.
+//! The server is what `lectern serve` runs: the full middleware stack (rate
+//! limit off) behind the production tracing subscriber (`serve::init_tracing`,
+//! so every request's span is built as operators' servers build it), on a
+//! runtime built as `main` builds it (multi-threaded, one worker per CPU,
+//! unpinned). The floor is a handler on that same stack returning a fixed
+//! small JSON without reading the body. The load comes from a *separate
+//! process* (this binary again, selected by [`TARGET_ENV`]): one
+//! single-threaded runtime that sends and reads, plus a pacing thread that
+//! sleeps between due times. Both routes get identical requests over
+//! keep-alive HTTP/1.1 connections.
 //!
-//! When the machine has more CPUs than the server has worker threads, the
-//! server's threads are pinned to the first CPUs and the generator to the
-//! rest (`sched_setaffinity`). Unpinned, the scheduler's wake-up placement
-//! keeps putting the two processes of a loopback ping-pong on the *same* CPU
-//! (a scheduler trace of this bench on two cores had both on one CPU for
-//! about four of every five runs), so a request waited for the generator's
-//! time slice and the generator for the server's: milliseconds of tail that
-//! belong to the measuring apparatus, not to the server. Pinning gives each
-//! its own core, as the paragraph above intends; both routes run under the
-//! same placement, so the floor stays comparable.
+//! The generator shares the machine's CPUs with the server. It is kept light
+//! (it never spins) so that the server's workers can use whichever CPU is
+//! free: when a kernel thread holds one CPU for milliseconds, the other
+//! worker carries on, as it does in production. With
+//! [`PLACEMENT_ENV`]`=pinned` the server instead gets [`PINNED_SERVER_THREADS`]
+//! worker pinned to CPU 0 and the generator the other CPUs
+//! (`sched_setaffinity`); every kernel thread the scheduler puts on CPU 0
+//! then stalls the whole server, which is not how it is run.
 //!
 //! Each of [`TRIALS`] trials measures, in order:
 //! 1. peak throughput of the floor and of the token route (closed loop,
 //!    [`PEAK_CONNECTIONS`] connections), with the CPU time the server and the
 //!    generator used, so a generator-bound peak is visible;
 //! 2. the token route open-loop at half of that trial's token peak, requests
-//!    paced on a schedule and sent on whichever of [`OPEN_CONNECTIONS`]
+//!    due on a fixed schedule and sent on whichever of [`OPEN_CONNECTIONS`]
 //!    connections is idle; latency counts from each request's *intended* send
-//!    time, so queueing (server or generator) is never hidden;
+//!    time, so queueing (server or generator) is never hidden, and the
+//!    generator's own lateness is printed beside it;
 //! 3. the floor at that same offered rate: the tail this machine's scheduler
 //!    adds to any request, beside which the token route's tail is read.
+//!
+//! Every phase also prints how long the server's threads (and the
+//! generator's) were runnable but waiting for a CPU (`schedstat`): the part of
+//! a tail that is the machine's, not the server's code.
 //!
 //! Every trial is printed, then the spread over trials; targets are judged on
 //! the median and the count of trials meeting them is shown.
@@ -59,16 +63,19 @@ use axum::response::IntoResponse;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use http_body_util::{BodyExt, Full};
-use lectern_api::config::{Config, Secret};
+use lectern_api::config::{Config, LogFormat, Secret};
 use lectern_api::state::AppState;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// Environment variable carrying the server address to the generator process.
 const TARGET_ENV: &str = "LECTERN_TOKEN_BENCH_TARGET";
-/// Worker threads of the server's runtime, unless [`SERVER_THREADS_ENV`] says
-/// otherwise: one leaves the other core to the generator.
-const SERVER_THREADS: usize = 1;
-/// Overrides [`SERVER_THREADS`] (e.g. `2` for what `lectern serve` runs on two cores).
+/// `pinned`: the server on CPU 0, the generator on the others; anything
+/// else or unset: both unpinned, the server on one worker per CPU (production).
+const PLACEMENT_ENV: &str = "LECTERN_TOKEN_BENCH_PLACEMENT";
+/// Worker threads of the server's runtime when pinned: one leaves the other
+/// CPUs to the generator.
+const PINNED_SERVER_THREADS: usize = 1;
+/// Overrides the server's worker count (unpinned: one per CPU, as `lectern serve`).
 const SERVER_THREADS_ENV: &str = "LECTERN_TOKEN_BENCH_SERVER_THREADS";
 /// Request count of the instruction-counting mode (the server under Callgrind).
 const INSTRUCTIONS_ENV: &str = "LECTERN_TOKEN_BENCH_INSTRUCTIONS";
@@ -138,16 +145,24 @@ fn serve_and_measure() {
         // pool changes nothing that is counted.
         config.plugin_max_instances = 1;
     }
-    let server_threads = std::env::var(SERVER_THREADS_ENV)
+    // What `lectern serve` logs with by default; `RUST_LOG` filters as there.
+    lectern_api::serve::init_tracing(LogFormat::Text);
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let pinned =
+        std::env::var(PLACEMENT_ENV).is_ok_and(|v| v == "pinned") && cpus > PINNED_SERVER_THREADS;
+    let threads_override = std::env::var(SERVER_THREADS_ENV)
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or(SERVER_THREADS);
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let pinned = cpus > server_threads;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(server_threads)
-        .thread_name("bench-server")
+        .filter(|&n| n > 0);
+    let server_threads =
+        threads_override.unwrap_or(if pinned { PINNED_SERVER_THREADS } else { cpus });
+    let pinned = pinned && cpus > server_threads;
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    // Unset, the worker count is tokio's default, as for `Runtime::new()` in `main`.
+    if pinned || threads_override.is_some() {
+        builder.worker_threads(server_threads);
+    }
+    let runtime = builder
         .on_thread_start(move || {
             // Threads the runtime's threads start (the database's) inherit this.
             if pinned {
@@ -189,14 +204,22 @@ fn serve_and_measure() {
         "optimised"
     };
     let placement = match server_threads {
-        _ if !pinned => "unpinned (no CPU left for the generator alone)".to_owned(),
-        1 => "server on CPU 0, generator on the others".to_owned(),
-        n => format!("server on CPUs 0-{}, generator on the others", n - 1),
+        _ if !pinned => {
+            "server and generator unpinned, sharing every CPU (as in production, where \
+                         the server has the CPUs to itself)"
+                .to_owned()
+        }
+        1 => "pinned: server on CPU 0, generator on the others".to_owned(),
+        n => format!(
+            "pinned: server on CPUs 0-{}, generator on the others",
+            n - 1
+        ),
     };
     println!("token endpoint benchmark");
     println!(
-        "  build {profile}; {cpus} CPUs; server: {server_threads} worker thread(s), full middleware, rate limit off; \
-         load: separate process, 1 thread, keep-alive HTTP/1.1 on loopback; {placement}"
+        "  build {profile}; {cpus} CPUs; server: {server_threads} worker thread(s), full middleware, production \
+         tracing subscriber, rate limit off; load: separate process, 1 runtime thread + 1 pacing thread, \
+         keep-alive HTTP/1.1 on loopback; {placement}"
     );
     let status = std::process::Command::new(std::env::current_exe().expect("own path"))
         .env(TARGET_ENV, address.to_string())
@@ -233,8 +256,10 @@ struct Phase {
     latencies: Vec<Duration>,
     /// From actual send to full response.
     service: Vec<Duration>,
-    server_cpu: f64,
-    generator_cpu: f64,
+    /// From intended send to actual send: the generator's own lateness
+    /// (paced phases only).
+    lateness: Vec<Duration>,
+    cpu: CpuUse,
 }
 
 impl Phase {
@@ -249,6 +274,7 @@ impl Phase {
     fn finish(mut self) -> Self {
         self.latencies.sort_unstable();
         self.service.sort_unstable();
+        self.lateness.sort_unstable();
         self
     }
 }
@@ -277,30 +303,80 @@ fn cpu_seconds(pid: u32) -> f64 {
     }
 }
 
-/// CPU use of the server and the generator during one phase, as fractions of a core.
+/// Time the threads of process `pid` have spent runnable but waiting for a
+/// CPU, in seconds: the sum over its threads of `schedstat`'s second field
+/// (nanoseconds on the run queue). Threads that exited since are not counted.
+fn run_queue_wait_seconds(pid: u32) -> f64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return f64::NAN;
+    };
+    let mut nanos = 0u64;
+    for task in tasks.flatten() {
+        let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+        nanos += stat
+            .split_whitespace()
+            .nth(1)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    nanos as f64 / 1e9
+}
+
+/// What the server and the generator used of the machine during one phase.
+struct CpuUse {
+    /// CPU time, as fractions of a core.
+    server: f64,
+    generator: f64,
+    /// Time runnable but not running, summed over threads, in milliseconds.
+    server_wait_ms: f64,
+    generator_wait_ms: f64,
+}
+
+/// Measures [`CpuUse`] from its start to its stop.
 struct CpuMeter {
     server_pid: u32,
     started: Instant,
     server: f64,
     generator: f64,
+    server_wait: f64,
+    generator_wait: f64,
 }
 
 impl CpuMeter {
     fn start() -> Self {
         let server_pid = std::os::unix::process::parent_id();
+        let own = std::process::id();
         Self {
             server_pid,
             started: Instant::now(),
             server: cpu_seconds(server_pid),
-            generator: cpu_seconds(std::process::id()),
+            generator: cpu_seconds(own),
+            server_wait: run_queue_wait_seconds(server_pid),
+            generator_wait: run_queue_wait_seconds(own),
         }
     }
 
-    fn stop(self) -> (f64, f64) {
+    fn stop(self) -> CpuUse {
         let wall = self.started.elapsed().as_secs_f64();
-        (
-            (cpu_seconds(self.server_pid) - self.server) / wall,
-            (cpu_seconds(std::process::id()) - self.generator) / wall,
+        let own = std::process::id();
+        CpuUse {
+            server: (cpu_seconds(self.server_pid) - self.server) / wall,
+            generator: (cpu_seconds(own) - self.generator) / wall,
+            server_wait_ms: (run_queue_wait_seconds(self.server_pid) - self.server_wait) * 1e3,
+            generator_wait_ms: (run_queue_wait_seconds(own) - self.generator_wait) * 1e3,
+        }
+    }
+}
+
+impl std::fmt::Display for CpuUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "CPU: server {:>3.0}%, generator {:>3.0}%; waiting for a CPU: server {:.1} ms, generator {:.1} ms",
+            self.server * 100.0,
+            self.generator * 100.0,
+            self.server_wait_ms,
+            self.generator_wait_ms,
         )
     }
 }
@@ -373,13 +449,13 @@ async fn closed_loop(
         }
     }
     let elapsed = started.elapsed();
-    let (server_cpu, generator_cpu) = meter.stop();
+    let cpu = meter.stop();
     let phase = Phase {
         elapsed,
         service: latencies.clone(),
         latencies,
-        server_cpu,
-        generator_cpu,
+        lateness: Vec::new(),
+        cpu,
     };
     (idle, phase.finish())
 }
@@ -390,9 +466,9 @@ async fn peak(target: Target, path: &'static str) -> Phase {
     closed_loop(target, path, senders, PEAK_PHASE).await.1
 }
 
-/// `rate` requests per second for `PACED_PHASE`, each sent at its scheduled
-/// time on an idle connection (or as soon as one frees up); latency counts
-/// from the scheduled time.
+/// `rate` requests per second for `PACED_PHASE`, each sent at its due time on
+/// an idle connection (or as soon as one frees up); latency counts from the
+/// due time.
 async fn paced(target: Target, path: &'static str, rate: f64) -> Phase {
     let mut idle = connections(target, OPEN_CONNECTIONS).await;
     // One round on every connection so none pays its first-use cost in the phase.
@@ -408,49 +484,72 @@ async fn paced(target: Target, path: &'static str, rate: f64) -> Phase {
     let interval = Duration::from_secs_f64(1.0 / rate);
     let meter = CpuMeter::start();
     let start = Instant::now();
-    let due = |i: usize| start + interval.mul_f64(i as f64);
+    let due = move |i: usize| start + interval.mul_f64(i as f64);
+    // The schedule is kept by a thread that sleeps until each due time and
+    // hands over every request then due. Tokio's timer ticks in whole
+    // milliseconds (a timer-paced sender is up to a millisecond late, in
+    // bursts, and that lateness would be charged to the server); a thread
+    // sleep is precise to tens of microseconds, and unlike polling the clock
+    // it leaves the CPUs to the server, with which the generator shares them.
+    let (due_tx, mut due_rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
+    let pacer = std::thread::Builder::new()
+        .name("bench-pacer".into())
+        .spawn(move || {
+            for i in 0..total {
+                let at = due(i);
+                let now = Instant::now();
+                if at > now {
+                    std::thread::sleep(at - now);
+                }
+                if due_tx.send(at).is_err() {
+                    return;
+                }
+            }
+        })
+        .expect("start the pacing thread");
     let mut latencies = Vec::with_capacity(total);
     let mut service = Vec::with_capacity(total);
+    let mut lateness = Vec::with_capacity(total);
+    // Requests due while every connection was busy, oldest first.
+    let mut waiting = std::collections::VecDeque::new();
     let mut in_flight = FuturesUnordered::new();
-    let mut next = 0;
-    while next < total || !in_flight.is_empty() {
-        let now = Instant::now();
-        while next < total && due(next) <= now {
-            let Some(sender) = idle.pop() else { break };
-            let scheduled = due(next);
-            in_flight.push(async move {
-                let (sender, sent) = one_request(sender, target, path).await;
-                (sender, scheduled, sent)
-            });
-            next += 1;
-        }
-        // Sends are paced by polling the clock, not by a timer: tokio's timer
-        // ticks in whole milliseconds, so a timer-paced generator sends each
-        // millisecond's requests late and in one burst, and that lateness
-        // (counted from the intended send) would be charged to the server.
-        // The generator has a CPU of its own, so spinning costs the server
-        // nothing; `yield_now` lets the runtime poll the sockets in between.
-        let sending = next < total && !idle.is_empty();
+    let send = move |sender: Sender, scheduled: Instant| async move {
+        let (sender, sent) = one_request(sender, target, path).await;
+        (sender, scheduled, sent)
+    };
+    let mut schedule_open = true;
+    loop {
         tokio::select! {
             biased;
             Some((sender, scheduled, sent)) = in_flight.next(), if !in_flight.is_empty() => {
                 let done = Instant::now();
                 latencies.push(done.duration_since(scheduled));
                 service.push(done.duration_since(sent));
-                idle.push(sender);
+                lateness.push(sent.duration_since(scheduled));
+                match waiting.pop_front() {
+                    Some(next) => in_flight.push(send(sender, next)),
+                    None => idle.push(sender),
+                }
             }
-            _ = tokio::task::yield_now(), if sending => {}
-            else => {}
+            scheduled = due_rx.recv(), if schedule_open => match scheduled {
+                Some(scheduled) => match idle.pop() {
+                    Some(sender) => in_flight.push(send(sender, scheduled)),
+                    None => waiting.push_back(scheduled),
+                },
+                None => schedule_open = false,
+            },
+            else => break,
         }
     }
+    pacer.join().expect("pacing thread");
     let elapsed = start.elapsed();
-    let (server_cpu, generator_cpu) = meter.stop();
+    let cpu = meter.stop();
     Phase {
         elapsed,
         latencies,
         service,
-        server_cpu,
-        generator_cpu,
+        lateness,
+        cpu,
     }
     .finish()
 }
@@ -464,28 +563,28 @@ struct Trial {
 
 fn print_peak(label: &str, phase: &Phase) {
     println!(
-        "    {label:<26} {:>8.0} req/s   p50 {:>6.3} ms   p99 {:>6.3} ms   ({} requests; CPU: server {:>3.0}%, generator {:>3.0}%)",
+        "    {label:<26} {:>8.0} req/s   p50 {:>6.3} ms   p99 {:>6.3} ms   ({} requests; {})",
         phase.throughput(),
         percentile_ms(&phase.latencies, 0.50),
         percentile_ms(&phase.latencies, 0.99),
         phase.requests(),
-        phase.server_cpu * 100.0,
-        phase.generator_cpu * 100.0,
+        phase.cpu,
     );
 }
 
 fn print_paced(label: &str, rate: f64, phase: &Phase) {
     println!(
         "    {label:<26} {rate:>8.0} req/s offered, {:.0} served   p50 {:>6.3} ms   p99 {:>6.3} ms   max {:>7.3} ms   \
-         (from intended send; from actual send p99 {:.3} ms; {} requests; CPU: server {:>3.0}%, generator {:>3.0}%)",
+         (from intended send; from actual send p99 {:.3} ms; sent late by p99 {:.3} ms, max {:.3} ms; {} requests; {})",
         phase.throughput(),
         percentile_ms(&phase.latencies, 0.50),
         percentile_ms(&phase.latencies, 0.99),
         percentile_ms(&phase.latencies, 1.0),
         percentile_ms(&phase.service, 0.99),
+        percentile_ms(&phase.lateness, 0.99),
+        percentile_ms(&phase.lateness, 1.0),
         phase.requests(),
-        phase.server_cpu * 100.0,
-        phase.generator_cpu * 100.0,
+        phase.cpu,
     );
 }
 

@@ -6,6 +6,7 @@
 //! `shutdown_grace_ms` to end. Then the listener stops accepting, in-flight
 //! requests get `shutdown_grace_ms` to finish, and the database is closed.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -20,7 +21,12 @@ use crate::state::AppState;
 /// Installs the global tracing subscriber (`RUST_LOG` filters; default `info`).
 pub fn init_tracing(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Colour codes only for a person at a terminal: a log file or collector
+    // would store them as noise, and styling every field of every request's
+    // span was most of what that span cost.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal());
     // A second call (tests) keeps the first subscriber.
     let _ = match format {
         LogFormat::Text => builder.try_init(),
