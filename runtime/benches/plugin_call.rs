@@ -486,6 +486,8 @@ async fn run(metered: bool) {
     let session = "paired";
     let mut calls = LessonCalls::new(session.to_owned(), lesson.clone());
     let (mut noop_host, mut ask_host, mut grade_host) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut noop_in_call, mut ask_in_call, mut grade_in_call) =
+        (Vec::new(), Vec::new(), Vec::new());
     for i in 0..BREAKDOWN_WARM_CALLS + 2 * BREAKDOWN_CALLS {
         let call = calls.next();
         let t = Instant::now();
@@ -501,13 +503,22 @@ async fn run(metered: bool) {
             continue;
         }
         noop_host.push(took_outside(noop_took, &noop_stages));
+        noop_in_call.push(noop_stages);
         if r.tool == "check_understanding" {
             ask_host.push(took_outside(took, &stages));
+            ask_in_call.push(stages);
         } else {
             grade_host.push(took_outside(took, &stages));
+            grade_in_call.push(stages);
         }
     }
     host.state().end_session(session);
+    println!(
+        "  the same stages inside full-path calls (p50, lesson mix; limits, imports and state as served):"
+    );
+    stage_row("noop", &noop_in_call);
+    stage_row("check_understanding", &ask_in_call);
+    stage_row("grade_answer", &grade_in_call);
     let p50_p99 = |all: &mut Vec<Duration>| {
         all.sort_unstable();
         format!(
@@ -541,11 +552,12 @@ fn stage_row(name: &str, stages: &[StageTimes]) {
     let invoke = p50(&|s| s.invoke);
     let teardown = p50(&|s| s.teardown);
     let total = p50(&|s| s.instantiate + s.invoke + s.teardown);
-    let fuel = stages
-        .first()
-        .and_then(|s| s.fuel)
-        .map_or_else(|| "off".to_owned(), |f| f.to_string());
+    let mut fuel = Fuel::default();
+    for s in stages {
+        fuel.add(s.fuel);
+    }
+    let fuel = fuel.mean();
     println!(
-        "    {name:<20} instantiate {instantiate:>6.1} µs   invoke {invoke:>6.1} µs   teardown {teardown:>6.1} µs   total {total:>6.1} µs   fuel {fuel}"
+        "    {name:<20} instantiate {instantiate:>6.1} µs   invoke {invoke:>6.1} µs   teardown {teardown:>6.1} µs   total {total:>6.1} µs   fuel {fuel} (mean)"
     );
 }
