@@ -13,6 +13,7 @@
 //!   needs the cargo feature `livekit`).
 
 pub mod livekit;
+pub(crate) mod trace;
 pub mod ws;
 
 use std::future::Future;

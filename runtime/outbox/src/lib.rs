@@ -12,6 +12,7 @@
 
 use std::collections::VecDeque;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
@@ -19,6 +20,16 @@ use futures::{Sink, SinkExt};
 use tokio::sync::Notify;
 
 type BoxSink<T> = Pin<Box<dyn Sink<T, Error = String> + Send>>;
+
+/// Messages that had to queue because the socket was not free, process-wide.
+static QUEUED: AtomicU64 = AtomicU64::new(0);
+
+/// How many messages so far, in all outboxes of the process, could not be
+/// written through whole (queued, or left in the socket's buffer unflushed)
+/// and waited for a writer.
+pub fn queued_total() -> u64 {
+    QUEUED.load(Ordering::Relaxed)
+}
 
 /// The sending half of a socket, shared by the tasks that write to it.
 pub struct Outbox<T> {
@@ -70,6 +81,7 @@ impl<T: Send + 'static> Outbox<T> {
             return Err("the socket is closing".into());
         }
         if !st.queue.is_empty() || st.unflushed {
+            QUEUED.fetch_add(1, Ordering::Relaxed);
             st.queue.push_back(item);
             drop(st);
             self.wake.notify_one();
@@ -83,6 +95,7 @@ impl<T: Send + 'static> Outbox<T> {
             Poll::Ready(Ok(())) => {}
             Poll::Ready(Err(e)) => return Err(self.fail(st, e)),
             Poll::Pending => {
+                QUEUED.fetch_add(1, Ordering::Relaxed);
                 st.queue.push_back(item);
                 self.wake.notify_one();
                 return Ok(());
@@ -95,6 +108,7 @@ impl<T: Send + 'static> Outbox<T> {
             Poll::Ready(Ok(())) => Ok(()),
             Poll::Ready(Err(e)) => Err(self.fail(st, e)),
             Poll::Pending => {
+                QUEUED.fetch_add(1, Ordering::Relaxed);
                 st.unflushed = true;
                 self.wake.notify_one();
                 Ok(())

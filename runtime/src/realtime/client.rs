@@ -21,7 +21,8 @@ use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 use super::config::RealtimeConfig;
 use super::error::RealtimeError;
 use super::history::History;
-use super::protocol::{ClientEvent, ServerEvent, event_type};
+use super::protocol::{AudioDeltaView, ClientEvent, ServerEvent, event_type};
+use crate::transport::trace;
 
 /// Server events buffered for the owner before the socket read waits.
 pub const EVENT_CHANNEL_CAPACITY: usize = 1024;
@@ -446,6 +447,7 @@ async fn pump(
                 return dropped(RealtimeError::Network(detail), response_in_flight);
             }
             msg = stream.next() => {
+                let read_ns = trace::on().then(trace::clock_ns);
                 let text = match msg {
                     Some(Ok(Message::Text(t))) => t,
                     Some(Ok(Message::Close(frame))) => {
@@ -474,7 +476,29 @@ async fn pump(
                         );
                     }
                 };
-                let event = match ServerEvent::parse(text.as_str()) {
+                // Audio played straight from here is read in place: no copy
+                // of its ~1.3 KB of base64 into an event nobody receives.
+                let delta = direct
+                    .get()
+                    .and_then(|d| Some((d, AudioDeltaView::parse(text.as_str())?)));
+                let parsed = match delta {
+                    Some((d, view)) => {
+                        let stamp = read_ns.and_then(|_| trace::stamp_base64(view.delta()));
+                        if let Some(at) = read_ns {
+                            trace::record_at(trace::Stage::OutRead, stamp, at);
+                        }
+                        if d.try_play(view.item_id(), view.delta()) {
+                            trace::record(trace::Stage::OutWritten, stamp);
+                            if let Some(at) = read_ns {
+                                trace::record_inside(true, at);
+                            }
+                            continue;
+                        }
+                        Ok(view.into_event())
+                    }
+                    None => ServerEvent::parse(text.as_str()),
+                };
+                let event = match parsed {
                     Ok(ServerEvent::Unknown) => {
                         tracing::debug!(kind = ?event_type(text.as_str()), "unhandled realtime event");
                         continue;
@@ -485,11 +509,6 @@ async fn pump(
                         continue;
                     }
                 };
-                if let ServerEvent::ResponseOutputAudioDelta { item_id, delta, .. } = &event
-                    && direct.get().is_some_and(|d| d.try_play(item_id, delta))
-                {
-                    continue;
-                }
                 match &event {
                     ServerEvent::ResponseCreated { .. } => response_in_flight = true,
                     ServerEvent::ResponseDone { .. } => response_in_flight = false,

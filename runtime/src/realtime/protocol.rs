@@ -578,16 +578,8 @@ impl ServerEvent {
         // Audio deltas are most of the traffic (50 a second per lesson, each
         // with ~1.3 KB of base64). A tagged enum first copies every field
         // into a generic tree; a plain struct borrowing from the text does not.
-        if text.contains(AUDIO_DELTA_TYPE)
-            && let Ok(d) = serde_json::from_str::<AudioDeltaView<'_>>(text)
-            && d.kind == "response.output_audio.delta"
-        {
-            return Ok(ServerEvent::ResponseOutputAudioDelta {
-                response_id: d.response_id.into_owned(),
-                item_id: d.item_id.into_owned(),
-                content_index: d.content_index,
-                delta: d.delta.into_owned(),
-            });
+        if let Some(d) = AudioDeltaView::parse(text) {
+            return Ok(d.into_event());
         }
         serde_json::from_str(text)
     }
@@ -597,7 +589,7 @@ const AUDIO_DELTA_TYPE: &str = "\"response.output_audio.delta\"";
 
 /// `response.output_audio.delta`, read in place.
 #[derive(Deserialize)]
-struct AudioDeltaView<'a> {
+pub(crate) struct AudioDeltaView<'a> {
     #[serde(rename = "type", borrow)]
     kind: std::borrow::Cow<'a, str>,
     #[serde(borrow)]
@@ -608,6 +600,39 @@ struct AudioDeltaView<'a> {
     content_index: u32,
     #[serde(borrow)]
     delta: std::borrow::Cow<'a, str>,
+}
+
+impl<'a> AudioDeltaView<'a> {
+    /// `text` as an audio delta, if it is one, borrowing its strings where
+    /// they need no unescaping.
+    pub(crate) fn parse(text: &'a str) -> Option<Self> {
+        if !text.contains(AUDIO_DELTA_TYPE) {
+            return None;
+        }
+        serde_json::from_str::<AudioDeltaView<'_>>(text)
+            .ok()
+            .filter(|d| d.kind == "response.output_audio.delta")
+    }
+
+    /// The assistant item.
+    pub(crate) fn item_id(&self) -> &str {
+        &self.item_id
+    }
+
+    /// The base64 audio.
+    pub(crate) fn delta(&self) -> &str {
+        &self.delta
+    }
+
+    /// The owned event.
+    pub(crate) fn into_event(self) -> ServerEvent {
+        ServerEvent::ResponseOutputAudioDelta {
+            response_id: self.response_id.into_owned(),
+            item_id: self.item_id.into_owned(),
+            content_index: self.content_index,
+            delta: self.delta.into_owned(),
+        }
+    }
 }
 
 /// The `error` object of an `error` event.

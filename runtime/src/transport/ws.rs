@@ -25,6 +25,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use super::trace;
 use super::{AudioPlayer, ErrorBody, LearnerInput, LessonEvent, Transport, TransportError};
 use crate::audio::{self, Framer, SAMPLES_PER_FRAME_24K};
 use crate::realtime::AudioSink;
@@ -155,13 +156,23 @@ impl WsTransport {
             while let Some(Ok(frame)) = stream.next().await {
                 let fault = match frame {
                     WsFrame::Binary(bytes) => {
-                        on_audio(
+                        let read_ns = trace::on().then(trace::clock_ns);
+                        let stamp = read_ns.and_then(|_| trace::stamp_le(&bytes));
+                        if let Some(at) = read_ns {
+                            trace::record_at(trace::Stage::InRead, stamp, at);
+                        }
+                        let r = on_audio(
                             &bytes,
                             &mut framer,
                             &input_tx,
                             reader_shared.audio_sink.get(),
                         )
-                        .await
+                        .await;
+                        trace::record(trace::Stage::InWritten, stamp);
+                        if let Some(at) = read_ns {
+                            trace::record_inside(false, at);
+                        }
+                        r
                     }
                     WsFrame::Text(text) => on_text(&text, &input_tx, &reader_shared).await,
                     WsFrame::Close => break,
