@@ -24,7 +24,10 @@ const MAX_TABLE_ELEMENTS: usize = 100_000;
 
 /// Everything a call's store holds. Dropped with the store when the call ends.
 pub(crate) struct CallState {
-    wasi: WasiCtx,
+    /// Built on the guest's first WASI call: building one seeds two random
+    /// number generators and allocates a dozen boxes, which a call that never
+    /// touches WASI (most tool calls) need not pay for.
+    wasi: Option<WasiCtx>,
     table: ResourceTable,
     pub(crate) memory: MemoryLimiter,
     pub(crate) lesson: Arc<Subtopic>,
@@ -38,11 +41,25 @@ pub(crate) struct CallState {
 
 impl WasiView for CallState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
+        let stderr = &self.stderr;
         WasiCtxView {
-            ctx: &mut self.wasi,
+            ctx: self.wasi.get_or_insert_with(|| wasi_ctx(stderr)),
             table: &mut self.table,
         }
     }
+}
+
+/// The WASI context of a call.
+fn wasi_ctx(stderr: &CapturedOutput) -> WasiCtx {
+    // No preopens, environment, arguments, network or stdin: the builder's
+    // defaults grant nothing. Standard error is captured (panic messages are the
+    // author's best clue); standard output is discarded.
+    WasiCtxBuilder::new()
+        .stderr(stderr.clone())
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        .build()
 }
 
 impl CallState {
@@ -53,18 +70,8 @@ impl CallState {
         progress: ProgressLedger,
         log: LogCollector,
     ) -> CallState {
-        let stderr = CapturedOutput::default();
-        // No preopens, environment, arguments, network or stdin: the builder's
-        // defaults grant nothing. Standard error is captured (panic messages are the
-        // author's best clue); standard output is discarded.
-        let wasi = WasiCtxBuilder::new()
-            .stderr(stderr.clone())
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
         CallState {
-            wasi,
+            wasi: None,
             table: ResourceTable::new(),
             memory: MemoryLimiter {
                 limit_bytes: usize::try_from(memory_bytes).unwrap_or(usize::MAX),
@@ -75,7 +82,7 @@ impl CallState {
             state,
             progress,
             log,
-            stderr,
+            stderr: CapturedOutput::default(),
             ticking: None,
         }
     }
