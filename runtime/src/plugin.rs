@@ -266,7 +266,7 @@ impl PluginHost {
             Ok((version, overrides)) => {
                 let limits = self.inner.config.limits.with(&overrides);
                 self.invoker()
-                    .invoke(&version, &limits, &bound.config, &call, started, stages)
+                    .invoke(&version, &limits, &bound.config, call, started, stages)
                     .await
             }
             Err(e) => invoke::unavailable(&call, &bound.plugin, e.to_string(), started),
@@ -292,7 +292,7 @@ impl PluginHost {
             Ok((version, overrides)) => {
                 let limits = self.inner.config.limits.with(&overrides);
                 self.invoker()
-                    .invoke(&version, &limits, config, &call, started, None)
+                    .invoke(&version, &limits, config, call, started, None)
                     .await
             }
             Err(e) => invoke::unavailable(&call, plugin, e.to_string(), started),
@@ -309,7 +309,7 @@ impl PluginHost {
         call: ToolCall,
     ) -> CallRecord {
         self.invoker()
-            .invoke(version, limits, config, &call, Instant::now(), None)
+            .invoke(version, limits, config, call, Instant::now(), None)
             .await
     }
 

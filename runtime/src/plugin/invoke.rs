@@ -97,14 +97,39 @@ impl Invoker<'_> {
         version: &Arc<PluginVersion>,
         limits: &CallLimits,
         config: &str,
-        call: &ToolCall,
+        call: ToolCall,
         started: Instant,
         stages: Option<&mut StageTimes>,
     ) -> CallRecord {
         let tag = Tag(version);
-        let mut record = unavailable(call, version.name(), String::new(), started);
-        record.version = version.version().to_owned();
-        record.digest = version.digest().to_owned();
+        // The call's parts move where they are needed (the record, the sandbox,
+        // the guest's call context) rather than being copied there.
+        let ToolCall {
+            tool,
+            arguments,
+            session_id,
+            learner_id,
+            locale,
+            lesson,
+            mastery,
+        } = call;
+        let mut record = CallRecord {
+            plugin: version.name().to_owned(),
+            version: version.version().to_owned(),
+            digest: version.digest().to_owned(),
+            tool,
+            arguments,
+            outcome: Outcome::Unavailable,
+            output: None,
+            error: None,
+            duration_us: 0,
+            fuel_used: None,
+            limits_hit: Vec::new(),
+            logs: Vec::new(),
+            logs_dropped: 0,
+            evidence: Vec::new(),
+            state_changed: false,
+        };
         let finish = |mut record: CallRecord, outcome: Outcome, error: Option<String>| {
             record.outcome = outcome;
             record.error = error.map(|e| format!("{tag}: {e}"));
@@ -120,27 +145,27 @@ impl Invoker<'_> {
             );
             return finish(record, Outcome::Unavailable, Some(msg));
         }
-        let Some(validator) = version.validators.get(&call.tool) else {
+        let Some(validator) = version.validators.get(&record.tool) else {
             version.breaker.skip(admission);
-            let msg = format!("this plugin has no tool named `{}`", call.tool);
+            let msg = format!("this plugin has no tool named `{}`", record.tool);
             return finish(record, Outcome::Unavailable, Some(msg));
         };
 
         // Arguments: size, JSON, schema. The plugin is not called when any fails.
-        if call.arguments.len() > limits.max_argument_bytes {
+        if record.arguments.len() > limits.max_argument_bytes {
             version.breaker.skip(admission);
             record.limits_hit.push(LimitHit::ArgumentBytes);
             let msg = format!(
                 "the arguments are {} bytes, more than the {} allowed",
-                call.arguments.len(),
+                record.arguments.len(),
                 limits.max_argument_bytes
             );
             return finish(record, Outcome::InvalidArguments, Some(msg));
         }
-        let arguments: &str = if call.arguments.trim().is_empty() {
+        let arguments: &str = if record.arguments.trim().is_empty() {
             "{}"
         } else {
-            &call.arguments
+            &record.arguments
         };
         let parsed: serde_json::Value = match serde_json::from_str(arguments) {
             Ok(v) => v,
@@ -166,23 +191,23 @@ impl Invoker<'_> {
                 .collect();
             let msg = format!(
                 "the arguments do not match the schema of `{}`: {}",
-                call.tool,
+                record.tool,
                 problems.join("; ")
             );
             return finish(record, Outcome::InvalidArguments, Some(msg));
         }
 
         // A fresh sandbox for this call.
-        let (base, base_bytes) = self.state.view(&call.session_id, version.name());
+        let (base, base_bytes) = self.state.view(&session_id, version.name());
         let timed = stages.is_some();
         let sandbox_started = timed.then(Instant::now);
         let state = CallState::new(
             limits.memory_bytes,
-            call.lesson.clone(),
+            lesson.clone(),
             StateView::new(base, base_bytes, limits.max_state_bytes),
             ProgressLedger {
-                lesson: call.lesson.clone(),
-                before: call.mastery.clone(),
+                lesson: lesson.clone(),
+                before: mastery,
                 recorded: Vec::new(),
             },
             LogCollector {
@@ -200,10 +225,10 @@ impl Invoker<'_> {
         let fuel_budget = limits.fuel;
         let mut store = sandbox::store(self.engine, state, deadline, fuel_budget);
         let ctx = wit::CallContext {
-            session_id: call.session_id.clone(),
-            subtopic_id: call.lesson.id.clone(),
-            learner_id: call.learner_id.clone(),
-            locale: call.locale.clone(),
+            session_id,
+            subtopic_id: lesson.id.clone(),
+            learner_id,
+            locale,
             config: config.to_owned(),
             budget_ms: u32::try_from(
                 deadline
@@ -228,7 +253,7 @@ impl Invoker<'_> {
                     instantiated_at = Some(Instant::now());
                 }
                 match tool
-                    .call_invoke(&mut store, &ctx, &call.tool, arguments)
+                    .call_invoke(&mut store, &ctx, &record.tool, arguments)
                     .await
                 {
                     Ok(done) => Step::Done(done),
@@ -239,6 +264,7 @@ impl Invoker<'_> {
         };
 
         let invoked_at = timed.then(Instant::now);
+        let session_id = ctx.session_id;
         record.fuel_used = sandbox::fuel_used(self.engine, &store, fuel_budget);
         let data = store.into_data();
         if let (Some(stages), Some(sandbox_started), Some(instantiated), Some(invoked)) =
@@ -324,24 +350,22 @@ impl Invoker<'_> {
             Ok(Step::Done(Err(wit::ToolError::Failed(m)))) => {
                 (Outcome::PluginError, Some(sanitize(&m)), None)
             }
-            Ok(Step::Done(Ok(raw))) => {
-                match output::check(raw, &call.lesson, limits.max_output_bytes) {
-                    Ok(out) => (Outcome::Ok, None, Some(out)),
-                    Err(rejected) => {
-                        if rejected.too_large {
-                            record.limits_hit.push(LimitHit::OutputBytes);
-                        }
-                        (
-                            Outcome::InvalidOutput,
-                            Some(format!(
-                                "the tool returned an invalid output: {}",
-                                rejected.message
-                            )),
-                            None,
-                        )
+            Ok(Step::Done(Ok(raw))) => match output::check(raw, &lesson, limits.max_output_bytes) {
+                Ok(out) => (Outcome::Ok, None, Some(out)),
+                Err(rejected) => {
+                    if rejected.too_large {
+                        record.limits_hit.push(LimitHit::OutputBytes);
                     }
+                    (
+                        Outcome::InvalidOutput,
+                        Some(format!(
+                            "the tool returned an invalid output: {}",
+                            rejected.message
+                        )),
+                        None,
+                    )
                 }
-            }
+            },
         };
         if memory_hit && outcome != Outcome::MemoryLimit {
             record.limits_hit.push(LimitHit::Memory);
@@ -359,7 +383,7 @@ impl Invoker<'_> {
             // evidence. Anything else leaves the lesson as it was.
             let writes = data.state.into_writes();
             record.state_changed = !writes.is_empty();
-            self.state.commit(&call.session_id, version.name(), writes);
+            self.state.commit(&session_id, version.name(), writes);
             record.evidence = data.progress.recorded;
         }
         record.output = output;
@@ -371,7 +395,7 @@ impl Invoker<'_> {
         }
         let record = finish(record, outcome, error);
         tracing::debug!(
-            plugin = %version.name(), version = %version.version(), tool = %call.tool,
+            plugin = %version.name(), version = %version.version(), tool = %record.tool,
             outcome = %record.outcome, duration_us = record.duration_us, "tool call"
         );
         record
