@@ -83,26 +83,34 @@ impl StateStore {
             return;
         }
         let mut guard = self.lock();
-        let entry = guard
-            .entry(session_id.to_owned())
-            .or_default()
-            .entry(plugin.to_owned())
-            .or_default();
+        // Keys are copied only the first time a session or plugin commits.
+        if !guard.contains_key(session_id) {
+            guard.insert(session_id.to_owned(), HashMap::new());
+        }
+        let plugins = guard.get_mut(session_id).expect("inserted above");
+        if !plugins.contains_key(plugin) {
+            plugins.insert(plugin.to_owned(), Entry::default());
+        }
+        let entry = plugins.get_mut(plugin).expect("inserted above");
         // The committing call has dropped its snapshot, so the map is usually
         // not shared and is changed in place; a snapshot another call still
         // reads is copied first and keeps what that call saw.
         let map = Arc::make_mut(&mut entry.map);
+        // The size follows each write instead of a walk over the whole map.
+        let mut bytes = entry.bytes;
         for (key, value) in writes {
-            match value {
+            let key_len = key.len();
+            let old = match value {
                 Some(v) => {
-                    map.insert(key, v);
+                    let new = key_len + v.len();
+                    bytes += new;
+                    map.insert(key, v)
                 }
-                None => {
-                    map.remove(&key);
-                }
-            }
+                None => map.remove(&key),
+            };
+            bytes -= old.map_or(0, |v| key_len + v.len());
         }
-        entry.bytes = size_of(map);
+        entry.bytes = bytes;
     }
 }
 
@@ -224,6 +232,7 @@ mod tests {
             store.snapshot("s", "p"),
             StateMap::from([("b".into(), "3".into())])
         );
+        assert_eq!(store.view("s", "p").1, 2);
         store.end_session("s");
         assert!(store.snapshot("s", "p").is_empty());
     }
