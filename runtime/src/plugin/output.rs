@@ -94,16 +94,28 @@ fn reject(message: impl Into<String>) -> OutputRejected {
 }
 
 fn printable(field: &str, text: &str) -> Result<(), OutputRejected> {
-    match text
-        .chars()
-        .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
+    match first_control(text) {
         Some(c) => Err(reject(format!(
             "{field} contains the control character U+{:04X}; return plain text or markdown",
             c as u32
         ))),
         None => Ok(()),
     }
+}
+
+/// The first control character (Unicode `Cc`) other than newline, carriage
+/// return and tab. `Cc` is U+0000..=U+001F, U+007F and U+0080..=U+009F, the
+/// last encoded in UTF-8 as 0xC2 then 0x80..=0x9F (0xC2 is only ever a lead
+/// byte), so the bytes are scanned without decoding every character.
+fn first_control(text: &str) -> Option<char> {
+    let bytes = text.as_bytes();
+    let at = bytes.iter().enumerate().position(|(i, &b)| match b {
+        b'\n' | b'\r' | b'\t' => false,
+        0x00..=0x1f | 0x7f => true,
+        0xc2 => bytes.get(i + 1).is_some_and(|next| *next <= 0x9f),
+        _ => false,
+    })?;
+    text[at..].chars().next()
 }
 
 fn filled(field: &str, text: &str) -> Result<(), OutputRejected> {
@@ -252,11 +264,32 @@ mod tests {
     }
 
     #[test]
+    fn control_characters_found_by_bytes_as_by_chars() {
+        let mut text = String::new();
+        for c in (0u32..0x800)
+            .filter_map(char::from_u32)
+            .chain(['\u{2028}', '😀'])
+        {
+            text.clear();
+            text.push('a');
+            text.push(c);
+            text.push('b');
+            let by_chars = text
+                .chars()
+                .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'));
+            assert_eq!(first_control(&text), by_chars, "U+{:04X}", c as u32);
+        }
+    }
+
+    #[test]
     fn rules() {
         let l = lesson();
         assert!(check(out("fine", None), &l, 100).is_ok());
         assert!(check(out("  ", None), &l, 100).is_err());
         assert!(check(out("bell\u{7}", None), &l, 100).is_err());
+        assert!(check(out("del\u{7f}", None), &l, 100).is_err());
+        assert!(check(out("csi\u{9b}", None), &l, 100).is_err());
+        assert!(check(out("nbsp\u{a0} é ü\tok\r\n", None), &l, 100).is_ok());
         assert!(
             check(out(&"x".repeat(101), None), &l, 100)
                 .unwrap_err()
