@@ -48,26 +48,9 @@ const TARGET_RATIO_P50: f64 = 1.5;
 /// Target full-path p99.
 const TARGET_FULL_P99: Duration = Duration::from_micros(150);
 
-/// Focus of the `check_understanding` calls of a lesson, in turn: the model
-/// names what was just discussed, or nothing.
-const FOCUSES: &[Option<&str>] = &[
-    None,
-    Some("why leaves are green"),
-    Some("inputs and outputs of photosynthesis"),
-    None,
-    Some("glucose and oxygen"),
-    Some("what chlorophyll does with light"),
-    None,
-    Some("carbon dioxide"),
-];
-
-/// The learner's answers, in turn: right, partly right, wrong.
-const ANSWERS: &[&str] = &[
-    "Chlorophyll absorbs red and blue light and reflects the green, and plants need light, \
-     water and carbon dioxide to make glucose and oxygen.",
-    "The plant uses light and makes oxygen.",
-    "I am not sure, maybe it has to do with the soil?",
-];
+#[path = "plugin_call/mix.rs"]
+mod mix;
+use mix::{ANSWERS, FOCUSES};
 
 /// One lesson's calls of check-understanding: a question, then the grade of
 /// the answer, with the learner's mastery kept as a session keeps it.

@@ -40,16 +40,36 @@ pub(crate) fn unavailable(
     message: String,
     started: Instant,
 ) -> CallRecord {
+    let mut record = blank_record(
+        plugin.to_owned(),
+        String::new(),
+        String::new(),
+        call.tool.clone(),
+        call.arguments.clone(),
+    );
+    record.error = Some(message);
+    record.duration_us = micros(started);
+    record
+}
+
+/// A record of a call not yet made: outcome `Unavailable`, nothing else.
+fn blank_record(
+    plugin: String,
+    version: String,
+    digest: String,
+    tool: String,
+    arguments: String,
+) -> CallRecord {
     CallRecord {
-        plugin: plugin.to_owned(),
-        version: String::new(),
-        digest: String::new(),
-        tool: call.tool.clone(),
-        arguments: call.arguments.clone(),
+        plugin,
+        version,
+        digest,
+        tool,
+        arguments,
         outcome: Outcome::Unavailable,
         output: None,
-        error: Some(message),
-        duration_us: micros(started),
+        error: None,
+        duration_us: 0,
         fuel_used: None,
         limits_hit: Vec::new(),
         logs: Vec::new(),
@@ -113,23 +133,13 @@ impl Invoker<'_> {
             lesson,
             mastery,
         } = call;
-        let mut record = CallRecord {
-            plugin: version.name().to_owned(),
-            version: version.version().to_owned(),
-            digest: version.digest().to_owned(),
+        let mut record = blank_record(
+            version.name().to_owned(),
+            version.version().to_owned(),
+            version.digest().to_owned(),
             tool,
             arguments,
-            outcome: Outcome::Unavailable,
-            output: None,
-            error: None,
-            duration_us: 0,
-            fuel_used: None,
-            limits_hit: Vec::new(),
-            logs: Vec::new(),
-            logs_dropped: 0,
-            evidence: Vec::new(),
-            state_changed: false,
-        };
+        );
         let finish = |mut record: CallRecord, outcome: Outcome, error: Option<String>| {
             record.outcome = outcome;
             record.error = error.map(|e| format!("{tag}: {e}"));

@@ -51,23 +51,10 @@ static BUMP: Bump = Bump {
     top: UnsafeCell::new(0),
 };
 
-const FOCUSES: &[Option<&str>] = &[
-    None,
-    Some("why leaves are green"),
-    Some("inputs and outputs of photosynthesis"),
-    None,
-    Some("glucose and oxygen"),
-    Some("what chlorophyll does with light"),
-    None,
-    Some("carbon dioxide"),
-];
-
-const ANSWERS: &[&str] = &[
-    "Chlorophyll absorbs red and blue light and reflects the green, and plants need light, \
-     water and carbon dioxide to make glucose and oxygen.",
-    "The plant uses light and makes oxygen.",
-    "I am not sure, maybe it has to do with the soil?",
-];
+// The calls the host benchmark makes, from the benchmark itself.
+#[path = "../../../../runtime/benches/plugin_call/mix.rs"]
+mod mix;
+use mix::{ANSWERS, FOCUSES};
 
 struct Host {
     lesson: Subtopic,
