@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 
+use lectern_tool::text::Normalizer;
+
 use crate::bank::{Bank, Banked, pieces};
 
 /// Share of the expected concepts at or above which an answer counts as right.
@@ -39,6 +41,23 @@ fn verdict(share: f32) -> &'static str {
     } else {
         "not yet right"
     }
+}
+
+/// Grades the learner's `answer` to `question`, asked in `wording`. Only the
+/// terms of the statements it is graded against are looked for in it.
+pub fn grade_text<'a>(
+    bank: &Bank<'a>,
+    question: &Banked<'a>,
+    wording: usize,
+    answer: &str,
+    normalizer: &Normalizer,
+) -> Grade<'a> {
+    let wanted: Vec<&str> = question
+        .answers(wording)
+        .flat_map(|index| bank.statement_terms(index).map(|(stem, _)| stem))
+        .collect();
+    let given = bank.terms_among(answer, normalizer, Some(&wanted));
+    grade(bank, question, wording, &given)
 }
 
 /// Grades an answer with concept terms `given` to `question`, asked in
@@ -201,12 +220,7 @@ mod tests {
         let bank = bank::parse(&text, print).unwrap();
         let question = bank.question(id).unwrap();
         let wording = variant(id, times_heard);
-        let wanted: Vec<&str> = question
-            .answers(wording)
-            .flat_map(|index| bank.statement_terms(index).map(|(stem, _)| stem))
-            .collect();
-        let given = bank.terms_among(answer, &normalizer, Some(&wanted));
-        let grade = grade(&bank, question, wording, &given);
+        let grade = grade_text(&bank, question, wording, answer, &normalizer);
         reference::Grade {
             share: grade.share,
             found: grade.found.iter().map(|w| w.to_string()).collect(),

@@ -28,7 +28,7 @@ use serde_json::json;
 
 use crate::asked::Asked;
 use crate::bank::Banked;
-use crate::grading::grade;
+use crate::grading::grade_text;
 use crate::questions::{statement, variant, word};
 use crate::record::{Reader, Writer, parse_number, push_number};
 
@@ -457,13 +457,7 @@ fn grade_answer(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
     }
     let wording = variant(question.id, heard);
     let prompt = word(question.id, question.subject, heard);
-    // Only the terms of the statements the answer is graded against count.
-    let wanted: Vec<&str> = question
-        .answers(wording)
-        .flat_map(|index| bank.statement_terms(index).map(|(stem, _)| stem))
-        .collect();
-    let given = bank.terms_among(answer, &normalizer, Some(&wanted));
-    let grade = grade(&bank, question, wording, &given);
+    let grade = grade_text(&bank, question, wording, answer, &normalizer);
     let statement = grade
         .statement
         .and_then(|index| statement(call.lesson(), index))
