@@ -313,18 +313,38 @@ pub async fn start(setup: Setup) -> Lesson {
 }
 
 impl Lesson {
-    pub async fn end(self) -> (LessonSummary, Store, FakeRealtime, Browser) {
+    pub async fn end(self) -> (LessonSummary, EndedStore, FakeRealtime, Browser) {
         self.browser.send_json(json!({"type": "lesson.end"}));
         let summary = tokio::time::timeout(WAIT, self.run)
             .await
             .expect("lesson did not end")
             .unwrap()
             .unwrap();
-        (summary, self.store, self.fake, self.browser)
+        let store = EndedStore {
+            store: self.store,
+            _dir: self._dir,
+        };
+        (summary, store, self.fake, self.browser)
     }
 
     pub async fn messages(&self) -> Vec<(String, String)> {
         messages(&self.store, &self.session_id).await
+    }
+}
+
+/// An ended lesson's store, with the directory its database lives in: the
+/// pool may open a new connection for any later query, and that needs the
+/// file still there.
+pub struct EndedStore {
+    store: Store,
+    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for EndedStore {
+    type Target = Store;
+
+    fn deref(&self) -> &Store {
+        &self.store
     }
 }
 
