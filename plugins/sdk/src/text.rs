@@ -2,6 +2,7 @@
 //! the lesson says: words, stop words, stemming by the lesson's locale, and
 //! a stable hash for varying choices without a random source.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -39,19 +40,16 @@ pub fn words(text: &str) -> Vec<String> {
 
 /// Calls `f` with each word of `text`, lowercased, as [`words`] lists them,
 /// without allocating a string per word: a word already in lowercase ASCII
-/// is passed as it stands in `text`.
+/// is passed as it stands in `text`. ASCII is classified byte by byte; only
+/// other characters are decoded, which spares a guest decoding every
+/// character of an English text.
 pub fn for_each_word(text: &str, mut f: impl FnMut(&str)) {
+    let bytes = text.as_bytes();
     let mut lowered = String::new();
-    for word in text.split(|c: char| !c.is_alphanumeric()) {
-        if word.is_empty() {
-            continue;
-        }
-        if word
-            .bytes()
-            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit())
-        {
+    let mut emit = |word: &str, plain: bool, ascii: bool| {
+        if plain {
             f(word);
-        } else if word.is_ascii() {
+        } else if ascii {
             lowered.clear();
             lowered.push_str(word);
             lowered.make_ascii_lowercase();
@@ -59,6 +57,34 @@ pub fn for_each_word(text: &str, mut f: impl FnMut(&str)) {
         } else {
             f(&word.to_lowercase());
         }
+    };
+    // The current word's start, whether it is only lowercase ASCII letters
+    // and digits so far, and whether it is ASCII so far.
+    let mut word: Option<(usize, bool, bool)> = None;
+    let mut at = 0;
+    while let Some(&byte) = bytes.get(at) {
+        let (in_word, width) = if byte.is_ascii() {
+            (byte.is_ascii_alphanumeric(), 1)
+        } else {
+            // `at` only ever stops at a character boundary.
+            let c = text.get(at..).and_then(|rest| rest.chars().next());
+            c.map_or((false, 1), |c| (c.is_alphanumeric(), c.len_utf8()))
+        };
+        if in_word {
+            let (_, plain, ascii) = word.get_or_insert((at, true, true));
+            if byte.is_ascii() {
+                *plain &= !byte.is_ascii_uppercase();
+            } else {
+                *plain = false;
+                *ascii = false;
+            }
+        } else if let Some((start, plain, ascii)) = word.take() {
+            emit(&text[start..at], plain, ascii);
+        }
+        at += width;
+    }
+    if let Some((start, plain, ascii)) = word {
+        emit(&text[start..], plain, ascii);
     }
 }
 
@@ -200,6 +226,16 @@ impl Normalizer {
             .borrow_mut()
             .insert(word.to_owned(), stem.clone());
         stem
+    }
+
+    /// The stem of one lowercase word, not remembered: for words met once,
+    /// such as a learner's, where keeping them costs more than it saves.
+    /// Borrowed when stemming leaves the word as it is.
+    pub fn stem_once<'w>(&self, word: &'w str) -> Cow<'w, str> {
+        match &self.stemmer {
+            Some(stemmer) => stemmer.stem(word),
+            None => Cow::Borrowed(word),
+        }
     }
 
     /// The concept terms of `text`, in order, repeats kept.
@@ -517,6 +553,24 @@ mod tests {
         let mut seen = Vec::new();
         for_each_word(text, |word| seen.push(word.to_owned()));
         assert_eq!(seen, words(text));
+        for other in [
+            "",
+            " ",
+            "a",
+            "Light",
+            "light, WATER and Carbon-dioxide.",
+            "é",
+            "xé",
+            "éx ",
+            "a\u{a0}b\u{2003}c",
+            "½ ² ٣ Ⅳ",
+            "ǅungla ﬁre Straße",
+            "the end",
+        ] {
+            let mut seen = Vec::new();
+            for_each_word(other, |word| seen.push(word.to_owned()));
+            assert_eq!(seen, words(other), "{other:?}");
+        }
         assert_eq!(
             seen,
             [

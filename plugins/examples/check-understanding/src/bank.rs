@@ -28,6 +28,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use lectern_tool::Subtopic;
 use lectern_tool::text::{Normalizer, for_each_word, words};
 
+use crate::compare::{order, same};
 use crate::questions::{WORDINGS, statement, statements, variant, worded_questions};
 use crate::record::{Reader, Writer, parse_number};
 
@@ -68,17 +69,48 @@ pub struct Banked<'a> {
 
 impl<'a> Banked<'a> {
     /// How well the question matches focus concepts: its subject counts
-    /// most, then its main answer, then its other answers.
+    /// most, then its main answer, then its other answers. One pass over the
+    /// kept terms; only a term beginning as some focus term does is
+    /// compared with them.
     pub fn focus_match(&self, focus: &[Cow<'_, str>]) -> usize {
-        let hits = |terms: &str| {
-            pieces(terms, TERM_SEPARATOR)
-                .filter(|t| focus.iter().any(|f| f == t))
-                .count()
-        };
-        let mut lists = pieces_keeping_empty(self.terms, LIST_SEPARATOR);
-        let mut next = || lists.next().unwrap_or_default();
-        let (subject, main, other) = (next(), next(), next());
-        4 * hits(subject) + 2 * hits(main) + hits(other)
+        const WEIGHTS: [usize; 3] = [4, 2, 1];
+        let mut initials = [0u64; 4];
+        for term in focus {
+            if let Some(&first) = term.as_bytes().first() {
+                initials[usize::from(first >> 6)] |= 1 << (first & 63);
+            }
+        }
+        let bytes = self.terms.as_bytes();
+        let (mut score, mut list, mut at) = (0, 0, 0);
+        while let Some(&byte) = bytes.get(at) {
+            if byte == LIST_SEPARATOR as u8 {
+                list += 1;
+                if list == WEIGHTS.len() {
+                    break;
+                }
+                at += 1;
+                continue;
+            }
+            if byte == TERM_SEPARATOR as u8 {
+                at += 1;
+                continue;
+            }
+            let start = at;
+            while bytes
+                .get(at)
+                .is_some_and(|&b| b != TERM_SEPARATOR as u8 && b != LIST_SEPARATOR as u8)
+            {
+                at += 1;
+            }
+            if initials[usize::from(byte >> 6)] & (1 << (byte & 63)) != 0 {
+                // Both ends are at a separator or an end: char boundaries.
+                let term = self.terms.get(start..at).unwrap_or_default();
+                if focus.iter().any(|f| same(f, term)) {
+                    score += WEIGHTS[list];
+                }
+            }
+        }
+        score
     }
 
     /// The statements (indexes, see [`statement`]) a full answer to the
@@ -169,7 +201,7 @@ impl<'a> Bank<'a> {
 
     /// The question with `id`.
     pub fn question(&self, id: &str) -> Option<&Banked<'a>> {
-        self.questions.iter().find(|q| q.id == id)
+        self.questions.iter().find(|q| same(q.id, id))
     }
 
     /// The concept terms of statement `index`, in order, each stem with the
@@ -180,6 +212,30 @@ impl<'a> Bank<'a> {
             TERM_SEPARATOR,
         );
         std::iter::from_fn(move || Some((parts.next()?, parts.next()?)))
+    }
+
+    /// The vocabulary's `(word, stem)` pairs, in order.
+    fn vocabulary(&self) -> Vec<(&'a str, &'a str)> {
+        let text = self.vocabulary;
+        let bytes = text.as_bytes();
+        let mut pairs = Vec::with_capacity(64);
+        let separator = TERM_SEPARATOR as u8;
+        let mut at = 0;
+        // Written as single spaces between the words and stems, which are
+        // never empty; anything else ends the list where it goes wrong.
+        while at < bytes.len() {
+            let word_end = find_byte(bytes, at, separator);
+            let stem_end = find_byte(bytes, word_end + 1, separator);
+            // Each end is at a separator or the end of `text`.
+            match (text.get(at..word_end), text.get(word_end + 1..stem_end)) {
+                (Some(word), Some(stem)) if !word.is_empty() && !stem.is_empty() => {
+                    pairs.push((word, stem));
+                }
+                _ => break,
+            }
+            at = stem_end + 1;
+        }
+        pairs
     }
 
     /// The concept terms of `text` (repeats kept), as
@@ -200,11 +256,7 @@ impl<'a> Bank<'a> {
         normalizer: &Normalizer,
         wanted: Option<&[&str]>,
     ) -> Vec<Cow<'a, str>> {
-        let mut vocabulary: Vec<(&'a str, &'a str)> = Vec::with_capacity(64);
-        let mut parts = pieces(self.vocabulary, TERM_SEPARATOR);
-        while let (Some(word), Some(stem)) = (parts.next(), parts.next()) {
-            vocabulary.push((word, stem));
-        }
+        let vocabulary = self.vocabulary();
         let initials: Option<Vec<char>> = wanted
             .filter(|_| normalizer.stems_keep_first_char())
             .map(|wanted| wanted.iter().filter_map(|t| t.chars().next()).collect());
@@ -213,14 +265,14 @@ impl<'a> Bank<'a> {
             if !normalizer.is_concept_word(word) {
                 return;
             }
-            match vocabulary.binary_search_by(|(known, _)| (*known).cmp(word)) {
+            match vocabulary.binary_search_by(|(known, _)| order(known, word)) {
                 Ok(at) => terms.push(Cow::Borrowed(vocabulary[at].1)),
                 Err(_) => {
                     let may_match = initials.as_ref().is_none_or(|initials| {
                         word.chars().next().is_some_and(|c| initials.contains(&c))
                     });
                     if may_match {
-                        terms.push(Cow::Owned(normalizer.stem(word)));
+                        terms.push(Cow::Owned(normalizer.stem_once(word).into_owned()));
                     }
                 }
             }

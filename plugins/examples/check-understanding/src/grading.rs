@@ -1,11 +1,10 @@
 //! Grading a learner's answer against the statements a full answer covers,
 //! from the analysis the question bank keeps.
 
-use std::borrow::Cow;
-
 use lectern_tool::text::Normalizer;
 
 use crate::bank::{Bank, Banked, pieces};
+use crate::compare::same;
 
 /// Share of the expected concepts at or above which an answer counts as right.
 pub const RIGHT_AT_SHARE: f32 = 0.75;
@@ -52,41 +51,54 @@ pub fn grade_text<'a>(
     answer: &str,
     normalizer: &Normalizer,
 ) -> Grade<'a> {
-    let wanted: Vec<&str> = question
-        .answers(wording)
-        .flat_map(|index| bank.statement_terms(index).map(|(stem, _)| stem))
-        .collect();
+    // Every term of the statements graded against, in order, each
+    // statement's from where the previous one's end: what the answer and
+    // the question are compared with once, term by term, so grading itself
+    // only reads flags.
+    let mut terms: Vec<(&'a str, &'a str)> = Vec::with_capacity(32);
+    let mut statements: Vec<(usize, usize)> = Vec::with_capacity(4);
+    for index in question.answers(wording) {
+        terms.extend(bank.statement_terms(index));
+        statements.push((index, terms.len()));
+    }
+    let wanted: Vec<&str> = terms.iter().map(|(stem, _)| *stem).collect();
     let given = bank.terms_among(answer, normalizer, Some(&wanted));
-    grade(bank, question, wording, &given)
+    let asked: Vec<&str> = pieces(question.asked_terms(wording), ' ').collect();
+    let flags: Vec<(bool, bool)> = wanted
+        .iter()
+        .map(|stem| {
+            (
+                given.iter().any(|term| same(term, stem)),
+                asked.iter().any(|term| same(term, stem)),
+            )
+        })
+        .collect();
+    grade(&terms, &statements, &flags)
 }
 
-/// Grades an answer with concept terms `given` to `question`, asked in
-/// `wording`, against the statement it covers best. The terms of the
-/// question itself earn nothing (repeating the question is not an answer),
+/// Grades an answer against the statement it covers best: `terms` are the
+/// statements' terms `(stem, word)` one after the other, `statements` each
+/// statement's index and the end of its terms, `flags` per term whether the
+/// answer gives it and whether the question itself asks it. The terms of
+/// the question earn nothing (repeating the question is not an answer),
 /// unless a statement has no other.
-pub fn grade<'a>(
-    bank: &Bank<'a>,
-    question: &Banked<'a>,
-    wording: usize,
-    given: &[Cow<'_, str>],
+fn grade<'a>(
+    terms: &[(&'a str, &'a str)],
+    statements: &[(usize, usize)],
+    flags: &[(bool, bool)],
 ) -> Grade<'a> {
-    // Each list is split once: scanning the kept text again for every
-    // term would cost more than the grading itself.
-    let asked: Vec<&str> = pieces(question.asked_terms(wording), ' ').collect();
-    let is_asked = |stem: &str| asked.contains(&stem);
-    let is_given = |stem: &str| given.iter().any(|term| term == stem);
-    let mut terms: Vec<(&'a str, &'a str)> = Vec::with_capacity(32);
     let mut best: Option<Grade<'a>> = None;
-    for index in question.answers(wording) {
-        terms.clear();
-        terms.extend(bank.statement_terms(index));
-        let beyond_question = terms.iter().any(|(stem, _)| !is_asked(stem));
-        let expected = |stem: &str| !beyond_question || !is_asked(stem);
+    let mut from = 0;
+    for &(index, end) in statements {
+        let (terms, flags) = (&terms[from..end], &flags[from..end]);
+        from = end;
+        let beyond_question = flags.iter().any(|(_, asked)| !asked);
+        let expected = |asked: bool| !beyond_question || !asked;
         let (mut expected_count, mut found_count) = (0usize, 0usize);
-        for (stem, _) in &terms {
-            if expected(stem) {
+        for &(given, asked) in flags {
+            if expected(asked) {
                 expected_count += 1;
-                found_count += usize::from(is_given(stem));
+                found_count += usize::from(given);
             }
         }
         let share = if expected_count == 0 {
@@ -103,9 +115,9 @@ pub fn grade<'a>(
             missed: Vec::with_capacity(expected_count - found_count),
             statement: Some(index),
         };
-        for (stem, word) in &terms {
-            if expected(stem) {
-                if is_given(stem) {
+        for ((_, word), &(given, asked)) in terms.iter().zip(flags) {
+            if expected(asked) {
+                if given {
                     grade.found.push(word);
                 } else {
                     grade.missed.push(word);

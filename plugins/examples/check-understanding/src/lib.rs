@@ -12,6 +12,7 @@
 
 mod asked;
 mod bank;
+mod compare;
 mod grading;
 mod questions;
 mod record;
@@ -28,6 +29,7 @@ use serde_json::json;
 
 use crate::asked::Asked;
 use crate::bank::Banked;
+use crate::compare::{order, same};
 use crate::grading::grade_text;
 use crate::questions::{statement, variant, word};
 use crate::record::{Reader, Writer, parse_number, push_number};
@@ -195,7 +197,7 @@ fn write_grades(grades: &[GradeEntry<'_>]) -> String {
 
 /// Adds `change` (1 or -1) to the count of `id`; a count reaching 0 goes.
 fn count_grade<'a>(counts: &mut GradeCounts<'a>, id: &'a str, change: isize) {
-    match counts.binary_search_by(|(kept, _)| (*kept).cmp(id)) {
+    match counts.binary_search_by(|(kept, _)| order(kept, id)) {
         Ok(at) => {
             counts[at].1 = counts[at].1.saturating_add_signed(change);
             if counts[at].1 == 0 {
@@ -322,7 +324,7 @@ fn ask(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
             None => MASTERED_AT_SCORE,
             Some(id) => mastery
                 .iter()
-                .find(|m| m.objective_id == id)
+                .find(|m| same(&m.objective_id, id))
                 .map_or(0.0, |m| m.score.min(MASTERED_AT_SCORE)),
         }
     };
@@ -397,7 +399,7 @@ fn times_heard(kept: &bank::Bank<'_>, stored_asked: &str, id: &str) -> usize {
     };
     kept.questions
         .iter()
-        .position(|q| q.id == id)
+        .position(|q| same(q.id, id))
         .map_or(0, |index| asked.times_asked(index).saturating_sub(1))
 }
 
@@ -412,9 +414,13 @@ fn continue_hash(hash: u64, text: &str) -> u64 {
 fn grade_answer(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
     let arguments: GradeArguments = call.arguments()?;
     let answer = arguments.answer.trim();
-    let answer = match answer.char_indices().nth(MAX_ANSWER_CHARS) {
-        Some((cut, _)) => &answer[..cut],
-        None => answer,
+    // No longer in characters than in bytes: most answers need no count.
+    let answer = match answer.len() > MAX_ANSWER_CHARS {
+        true => match answer.char_indices().nth(MAX_ANSWER_CHARS) {
+            Some((cut, _)) => &answer[..cut],
+            None => answer,
+        },
+        false => answer,
     };
     if answer.is_empty() {
         return Err(ToolError::invalid_arguments(
@@ -497,7 +503,7 @@ fn grade_answer(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
         if let Some(mastery) = call
             .mastery()
             .into_iter()
-            .find(|m| m.objective_id == objective_id)
+            .find(|m| same(&m.objective_id, objective_id))
         {
             progress_note.push_str(" Mastery of \"");
             progress_note.push_str(objective_id);
@@ -610,7 +616,11 @@ fn add_grade(stored: &str, id: &str, share: usize) -> Option<(usize, String)> {
     while !pairs.is_done() {
         let kept = pairs.text()?;
         let count = parse_number(pairs.text()?)?;
-        if count == 0 || counts.last().is_some_and(|(last, _)| *last >= kept) {
+        if count == 0
+            || counts
+                .last()
+                .is_some_and(|(last, _)| order(last, kept).is_ge())
+        {
             return None;
         }
         counts.push((kept, count));
@@ -618,7 +628,7 @@ fn add_grade(stored: &str, id: &str, share: usize) -> Option<(usize, String)> {
     let total: usize = counts.iter().map(|(_, count)| count).sum();
     let attempt = 1 + counts
         .iter()
-        .find(|(kept, _)| *kept == id)
+        .find(|(kept, _)| same(kept, id))
         .map_or(0, |(_, count)| *count);
     let mut from = 0;
     if total + 1 > MAX_HISTORY_ENTRIES {

@@ -170,10 +170,23 @@ pub fn parse_numbers(text: &str, separator: u8, out: &mut Vec<usize>) -> Option<
     Some(())
 }
 
-/// Appends `n` in decimal.
+/// Appends `n` in decimal. Numbers below 1000 (lengths, counts, shares in
+/// thousandths: nearly all of them) are written without a loop.
 pub fn push_number(text: &mut String, n: usize) {
+    let digit = |d: usize| char::from(b'0' + d as u8);
     if n < 10 {
-        text.push(char::from(b'0' + n as u8));
+        text.push(digit(n));
+        return;
+    }
+    if n < 100 {
+        text.push(digit(n / 10));
+        text.push(digit(n % 10));
+        return;
+    }
+    if n < 1000 {
+        text.push(digit(n / 100));
+        text.push(digit(n / 10 % 10));
+        text.push(digit(n % 10));
         return;
     }
     let mut digits = [0u8; 20];
@@ -276,5 +289,10 @@ mod tests {
         push_number(&mut text, 907);
         push_number(&mut text, usize::MAX);
         assert_eq!(text, format!("0907{}", usize::MAX));
+        for n in [1, 9, 10, 42, 99, 100, 101, 999, 1000, 1001, 65_536] {
+            text.clear();
+            push_number(&mut text, n);
+            assert_eq!(text, n.to_string());
+        }
     }
 }
