@@ -81,34 +81,29 @@ impl<'a> Banked<'a> {
             }
         }
         let bytes = self.terms.as_bytes();
-        let (mut score, mut list, mut at) = (0, 0, 0);
-        while let Some(&byte) = bytes.get(at) {
-            if byte == LIST_SEPARATOR as u8 {
-                list += 1;
-                if list == WEIGHTS.len() {
-                    break;
+        let (list_separator, term_separator) = (LIST_SEPARATOR as u8, TERM_SEPARATOR as u8);
+        let mut score = 0;
+        let mut list_start = 0;
+        for weight in WEIGHTS {
+            if list_start > bytes.len() {
+                break;
+            }
+            let list_end = find_byte(bytes, list_start, list_separator);
+            let list = &bytes[..list_end];
+            let mut at = list_start;
+            while at < list_end {
+                let end = find_byte(list, at, term_separator);
+                let first = bytes[at];
+                if end > at && initials[usize::from(first >> 6)] & (1 << (first & 63)) != 0 {
+                    // Both ends are at a separator or an end: char boundaries.
+                    let term = self.terms.get(at..end).unwrap_or_default();
+                    if focus.iter().any(|f| same(f, term)) {
+                        score += weight;
+                    }
                 }
-                at += 1;
-                continue;
+                at = end + 1;
             }
-            if byte == TERM_SEPARATOR as u8 {
-                at += 1;
-                continue;
-            }
-            let start = at;
-            while bytes
-                .get(at)
-                .is_some_and(|&b| b != TERM_SEPARATOR as u8 && b != LIST_SEPARATOR as u8)
-            {
-                at += 1;
-            }
-            if initials[usize::from(byte >> 6)] & (1 << (byte & 63)) != 0 {
-                // Both ends are at a separator or an end: char boundaries.
-                let term = self.terms.get(start..at).unwrap_or_default();
-                if focus.iter().any(|f| same(f, term)) {
-                    score += WEIGHTS[list];
-                }
-            }
+            list_start = list_end + 1;
         }
         score
     }
@@ -242,24 +237,7 @@ impl<'a> Bank<'a> {
     /// [`Normalizer::terms`] gives them; the stems of words the lesson uses
     /// come from the vocabulary, so only other words run the stemmer.
     pub fn terms(&self, text: &str, normalizer: &Normalizer) -> Vec<Cow<'a, str>> {
-        self.terms_among(text, normalizer, None)
-    }
-
-    /// The concept terms of `text` that may be among `wanted` (and maybe a
-    /// few others), when only those are looked for: where a stem always
-    /// begins as its word does ([`Normalizer::stems_keep_first_char`]), a
-    /// word the lesson does not use whose first character begins no wanted
-    /// term is not stemmed (stemming is most of the cost of an answer).
-    pub fn terms_among(
-        &self,
-        text: &str,
-        normalizer: &Normalizer,
-        wanted: Option<&[&str]>,
-    ) -> Vec<Cow<'a, str>> {
         let vocabulary = self.vocabulary();
-        let initials: Option<Vec<char>> = wanted
-            .filter(|_| normalizer.stems_keep_first_char())
-            .map(|wanted| wanted.iter().filter_map(|t| t.chars().next()).collect());
         let mut terms = Vec::with_capacity(16);
         for_each_word(text, |word| {
             if !normalizer.is_concept_word(word) {
@@ -267,17 +245,49 @@ impl<'a> Bank<'a> {
             }
             match vocabulary.binary_search_by(|(known, _)| order(known, word)) {
                 Ok(at) => terms.push(Cow::Borrowed(vocabulary[at].1)),
-                Err(_) => {
-                    let may_match = initials.as_ref().is_none_or(|initials| {
-                        word.chars().next().is_some_and(|c| initials.contains(&c))
-                    });
-                    if may_match {
-                        terms.push(Cow::Owned(normalizer.stem_once(word).into_owned()));
-                    }
-                }
+                Err(_) => terms.push(Cow::Owned(normalizer.stem_once(word).into_owned())),
             }
         });
         terms
+    }
+
+    /// For each of the `wanted` terms, whether `text` has it among its
+    /// concept terms ([`Bank::terms`]). Where a stem always begins as its
+    /// word does ([`Normalizer::stems_keep_first_char`]), a word whose first
+    /// byte begins no wanted term cannot give one, so it is passed over
+    /// before anything else is done with it: most of an answer's words, and
+    /// stemming is most of what the others cost.
+    pub fn has_terms(&self, text: &str, normalizer: &Normalizer, wanted: &[&str]) -> Vec<bool> {
+        let mut given = vec![false; wanted.len()];
+        let mut initials = [u64::MAX; 4];
+        if normalizer.stems_keep_first_char() {
+            initials = [0; 4];
+            for term in wanted {
+                if let Some(&first) = term.as_bytes().first() {
+                    initials[usize::from(first >> 6)] |= 1 << (first & 63);
+                }
+            }
+        }
+        let mut vocabulary = None;
+        for_each_word(text, |word| {
+            let Some(&first) = word.as_bytes().first() else {
+                return;
+            };
+            if initials[usize::from(first >> 6)] & (1 << (first & 63)) == 0
+                || !normalizer.is_concept_word(word)
+            {
+                return;
+            }
+            let vocabulary = vocabulary.get_or_insert_with(|| self.vocabulary());
+            let stem = match vocabulary.binary_search_by(|(known, _)| order(known, word)) {
+                Ok(at) => Cow::Borrowed(vocabulary[at].1),
+                Err(_) => normalizer.stem_once(word),
+            };
+            for (has, term) in given.iter_mut().zip(wanted) {
+                *has |= same(term, &stem);
+            }
+        });
+        given
     }
 
     /// How many questions it has.

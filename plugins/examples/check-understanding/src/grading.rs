@@ -62,16 +62,12 @@ pub fn grade_text<'a>(
         statements.push((index, terms.len()));
     }
     let wanted: Vec<&str> = terms.iter().map(|(stem, _)| *stem).collect();
-    let given = bank.terms_among(answer, normalizer, Some(&wanted));
+    let given = bank.has_terms(answer, normalizer, &wanted);
     let asked: Vec<&str> = pieces(question.asked_terms(wording), ' ').collect();
     let flags: Vec<(bool, bool)> = wanted
         .iter()
-        .map(|stem| {
-            (
-                given.iter().any(|term| same(term, stem)),
-                asked.iter().any(|term| same(term, stem)),
-            )
-        })
+        .zip(given)
+        .map(|(stem, given)| (given, asked.iter().any(|term| same(term, stem))))
         .collect();
     grade(&terms, &statements, &flags)
 }
