@@ -192,7 +192,7 @@ fn write_grades(grades: &[GradeEntry<'_>]) -> String {
     for (id, share) in grades {
         entries.text(id).number(*share);
     }
-    grades_text(&counts, &entries.finish())
+    grades_text(&counts, &entries.finish(), "")
 }
 
 /// Adds `change` (1 or -1) to the count of `id`; a count reaching 0 goes.
@@ -209,17 +209,19 @@ fn count_grade<'a>(counts: &mut GradeCounts<'a>, id: &'a str, change: isize) {
     }
 }
 
-/// The stored form from the counts and the entries' netstrings.
-fn grades_text(counts: &GradeCounts<'_>, entries: &str) -> String {
+/// The stored form from the counts and the entries' netstrings (`kept`,
+/// then `added`: one copy of the kept entries, which are most of it).
+fn grades_text(counts: &GradeCounts<'_>, kept: &str, added: &str) -> String {
     let mut listed = Writer::with_capacity(counts.len() * 32);
     for (id, count) in counts {
         listed.text(id).number(*count);
     }
     let listed = listed.finish();
-    let mut text = Writer::with_capacity(listed.len() + entries.len() + 16);
+    let mut text = Writer::with_capacity(listed.len() + kept.len() + added.len() + 16);
     text.text(GRADES_LAYOUT).text(&listed);
     let mut text = text.finish();
-    text.push_str(entries);
+    text.push_str(kept);
+    text.push_str(added);
     text
 }
 
@@ -639,9 +641,12 @@ fn add_grade(stored: &str, id: &str, share: usize) -> Option<(usize, String)> {
         from = entries.len() - oldest.rest_len();
     }
     count_grade(&mut counts, id, 1);
-    let mut added = Writer::continuing(&entries[from..], id.len() + 16);
+    let mut added = Writer::with_capacity(id.len() + 16);
     added.text(id).number(share);
-    Some((attempt, grades_text(&counts, &added.finish())))
+    Some((
+        attempt,
+        grades_text(&counts, &entries[from..], &added.finish()),
+    ))
 }
 
 fn trim_history<T>(history: &mut Vec<T>) {

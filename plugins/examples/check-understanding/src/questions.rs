@@ -216,11 +216,17 @@ fn objective_prompt(objective: &str, variant: usize) -> String {
 }
 
 fn key_point_prompt(subject: &str, variant: usize) -> String {
-    match variant % WORDINGS {
-        0 => format!("What do you remember about {subject}?"),
-        1 => format!("What can you tell me about {subject} in this lesson?"),
-        _ => format!("How would you explain the role of {subject}?"),
-    }
+    // Pieces pushed rather than `format!`, as for objectives.
+    let (opening, closing) = match variant % WORDINGS {
+        0 => ("What do you remember about ", "?"),
+        1 => ("What can you tell me about ", " in this lesson?"),
+        _ => ("How would you explain the role of ", "?"),
+    };
+    let mut prompt = String::with_capacity(opening.len() + subject.len() + closing.len());
+    prompt.push_str(opening);
+    prompt.push_str(subject);
+    prompt.push_str(closing);
+    prompt
 }
 
 /// The phrase a key point is about: its first run of concept words, ended

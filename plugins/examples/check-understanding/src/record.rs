@@ -21,14 +21,6 @@ impl Writer {
         }
     }
 
-    /// A record continuing `text` (whole fields), with room for
-    /// `additional` more bytes.
-    pub fn continuing(text: &str, additional: usize) -> Writer {
-        let mut record = Writer::with_capacity(text.len() + additional);
-        record.text.push_str(text);
-        record
-    }
-
     /// Appends a text field.
     pub fn text(&mut self, field: &str) -> &mut Writer {
         push_number(&mut self.text, field.len());
