@@ -6,8 +6,9 @@
 //! Layout (netstrings, see [`record`](crate::record)):
 //! - the layout tag [`LAYOUT`], then the lesson fingerprint (hex);
 //! - the vocabulary: every concept word of the lesson's statements (its
-//!   objectives and key points) and its stem, `word stem word stem …`,
-//!   sorted by word, so a learner's word the lesson uses needs no stemmer;
+//!   objectives and key points) and its stem, `word stem|word stem|…`,
+//!   sorted by word, so a learner's word the lesson uses needs no stemmer
+//!   and is found by a binary search in the stored text itself;
 //! - the number of statements, then per statement its concept terms in
 //!   order, each stem once with the word first written for it, `stem word
 //!   stem word …`;
@@ -18,9 +19,11 @@
 //!   answer is graded against (indexes, space-separated) and the concept
 //!   terms of the question as worded (which an answer earns nothing for).
 //!
-//! Earlier versions kept only the first four question fields after the
-//! fingerprint ([`parse_any`] still reads that, so what was asked carries
-//! over); such a bank is rebuilt before it is used.
+//! A bank of the previous layout ([`SPACED_LAYOUT`]: spaces between the
+//! vocabulary's pairs too) is still used as it is. Earlier versions kept
+//! only the first four question fields after the fingerprint ([`parse_any`]
+//! still reads that, so what was asked carries over); such a bank is
+//! rebuilt before it is used.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,7 +37,10 @@ use crate::record::{Reader, Writer, parse_number};
 
 /// The first field of a bank in this layout. Not a hex number, so an
 /// earlier layout (whose first field is the fingerprint) is told apart.
-const LAYOUT: &str = "v2";
+const LAYOUT: &str = "v3";
+/// The previous layout's tag: the same but for the vocabulary, written
+/// `word stem word stem …`, which is read by splitting it whole.
+const SPACED_LAYOUT: &str = "v2";
 /// Separates lists within a field: a question's term lists, its wordings.
 const LIST_SEPARATOR: char = '|';
 /// Separates the terms (and words, and statement indexes) of a list. Words
@@ -49,8 +55,62 @@ pub struct Bank<'a> {
     pub questions: Vec<Banked<'a>>,
     /// Whether it holds what grading needs (an earlier layout does not).
     complete: bool,
+    /// Whether the vocabulary is in the [`SPACED_LAYOUT`].
+    spaced: bool,
     vocabulary: &'a str,
     statements: Vec<&'a str>,
+}
+
+/// Looks the lesson's words up in a bank's vocabulary.
+enum Vocabulary<'a> {
+    /// In the stored text (`word stem|word stem|…`), by a binary search.
+    Stored(&'a str),
+    /// The pairs of a vocabulary in the [`SPACED_LAYOUT`], split once.
+    Split(Vec<(&'a str, &'a str)>),
+}
+
+impl<'a> Vocabulary<'a> {
+    /// The stem kept for `word`, when the lesson uses it.
+    fn stem(&self, word: &str) -> Option<&'a str> {
+        match self {
+            Vocabulary::Stored(text) => stored_stem(text, word),
+            Vocabulary::Split(pairs) => pairs
+                .binary_search_by(|(known, _)| order(known, word))
+                .ok()
+                .map(|at| pairs[at].1),
+        }
+    }
+}
+
+/// The stem of `word` in a vocabulary written `word stem|word stem|…`,
+/// sorted by word: a binary search over the text's bytes, each probe
+/// reading the pair around its middle byte. `None` when the word is not
+/// there or the text is not such a list.
+fn stored_stem<'a>(text: &'a str, word: &str) -> Option<&'a str> {
+    let bytes = text.as_bytes();
+    let pair_separator = LIST_SEPARATOR as u8;
+    // `from..to` holds whole pairs: it starts a pair and ends at the
+    // separator after one, or at the end.
+    let (mut from, mut to) = (0, bytes.len());
+    while from < to {
+        let middle = from + (to - from) / 2;
+        let mut start = middle;
+        while start > from && bytes[start - 1] != pair_separator {
+            start -= 1;
+        }
+        let end = find_byte(&bytes[..to], start, pair_separator);
+        let space = find_byte(&bytes[..end], start, TERM_SEPARATOR as u8);
+        // Every end is at a separator or an end of `text`.
+        let known = text.get(start..space)?;
+        match order(known, word) {
+            std::cmp::Ordering::Equal => {
+                return text.get(space + 1..end).filter(|stem| !stem.is_empty());
+            }
+            std::cmp::Ordering::Less => from = end + 1,
+            std::cmp::Ordering::Greater => to = start.saturating_sub(1).max(from),
+        }
+    }
+    None
 }
 
 /// One question of the bank, borrowed from its stored text.
@@ -160,6 +220,37 @@ fn pieces_keeping_empty(text: &str, separator: char) -> impl Iterator<Item = &st
     })
 }
 
+/// Calls `found` with the offset of every byte of `bytes` that is one of
+/// `needles`, in order, until it returns `false`; whether it never did.
+/// Eight bytes are tested at a step, as in [`find_byte`], with an exact test
+/// per byte, so every match in a step is taken from one word.
+fn each_byte(bytes: &[u8], needles: [u8; 2], mut found: impl FnMut(usize) -> bool) -> bool {
+    const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let patterns = needles.map(|needle| 0x0101_0101_0101_0101 * u64::from(needle));
+    // The high bit of each byte that is zero in `diff`.
+    let zeros = |diff: u64| !(((diff & LOWS) + LOWS) | diff | LOWS);
+    let mut at = 0;
+    while let Some(eight) = bytes.get(at..at + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(eight);
+        let word = u64::from_le_bytes(word);
+        let mut zeros = zeros(word ^ patterns[0]) | zeros(word ^ patterns[1]);
+        while zeros != 0 {
+            if !found(at + (zeros.trailing_zeros() / 8) as usize) {
+                return false;
+            }
+            zeros &= zeros - 1;
+        }
+        at += 8;
+    }
+    for (offset, byte) in bytes[at..].iter().enumerate() {
+        if needles.contains(byte) && !found(at + offset) {
+            return false;
+        }
+    }
+    true
+}
+
 /// The offset of the first `needle` in `bytes` from `from` on, or the
 /// length of `bytes`. Eight bytes are tested at a step (the zero-byte test
 /// on the word XORed with the needle), which costs a guest a fraction of a
@@ -209,26 +300,47 @@ impl<'a> Bank<'a> {
         std::iter::from_fn(move || Some((parts.next()?, parts.next()?)))
     }
 
-    /// The vocabulary's `(word, stem)` pairs, in order.
-    fn vocabulary(&self) -> Vec<(&'a str, &'a str)> {
+    /// How to look a few words up in the vocabulary: in the stored text,
+    /// unless it has to be split anyway.
+    fn vocabulary(&self) -> Vocabulary<'a> {
+        if self.spaced {
+            Vocabulary::Split(self.spaced_pairs())
+        } else {
+            Vocabulary::Stored(self.vocabulary)
+        }
+    }
+
+    /// How to look many words up in the vocabulary: split once, which
+    /// costs less than a search in the text from a few words on.
+    fn split_vocabulary(&self) -> Vocabulary<'a> {
+        Vocabulary::Split(self.spaced_pairs())
+    }
+
+    /// The `(word, stem)` pairs of the vocabulary, in order: its words and
+    /// stems taken in turn, whichever separator is between them (a space
+    /// between a word and its stem, a space or `|` between pairs).
+    fn spaced_pairs(&self) -> Vec<(&'a str, &'a str)> {
         let text = self.vocabulary;
-        let bytes = text.as_bytes();
         let mut pairs = Vec::with_capacity(64);
-        let separator = TERM_SEPARATOR as u8;
-        let mut at = 0;
+        let mut word = None;
+        let mut start = 0;
         // Written as single spaces between the words and stems, which are
         // never empty; anything else ends the list where it goes wrong.
-        while at < bytes.len() {
-            let word_end = find_byte(bytes, at, separator);
-            let stem_end = find_byte(bytes, word_end + 1, separator);
-            // Each end is at a separator or the end of `text`.
-            match (text.get(at..word_end), text.get(word_end + 1..stem_end)) {
-                (Some(word), Some(stem)) if !word.is_empty() && !stem.is_empty() => {
-                    pairs.push((word, stem));
-                }
-                _ => break,
+        let mut take = |end: usize| {
+            // Both ends are at a separator or an end of `text`.
+            let Some(token) = text.get(start..end).filter(|token| !token.is_empty()) else {
+                return false;
+            };
+            match word.take() {
+                None => word = Some(token),
+                Some(word) => pairs.push((word, token)),
             }
-            at = stem_end + 1;
+            start = end + 1;
+            true
+        };
+        let separators = [TERM_SEPARATOR as u8, LIST_SEPARATOR as u8];
+        if !text.is_empty() && each_byte(text.as_bytes(), separators, &mut take) {
+            take(text.len());
         }
         pairs
     }
@@ -243,9 +355,9 @@ impl<'a> Bank<'a> {
             if !normalizer.is_concept_word(word) {
                 return;
             }
-            match vocabulary.binary_search_by(|(known, _)| order(known, word)) {
-                Ok(at) => terms.push(Cow::Borrowed(vocabulary[at].1)),
-                Err(_) => terms.push(Cow::Owned(normalizer.stem_once(word).into_owned())),
+            match vocabulary.stem(word) {
+                Some(stem) => terms.push(Cow::Borrowed(stem)),
+                None => terms.push(Cow::Owned(normalizer.stem_once(word).into_owned())),
             }
         });
         terms
@@ -278,10 +390,10 @@ impl<'a> Bank<'a> {
             {
                 return;
             }
-            let vocabulary = vocabulary.get_or_insert_with(|| self.vocabulary());
-            let stem = match vocabulary.binary_search_by(|(known, _)| order(known, word)) {
-                Ok(at) => Cow::Borrowed(vocabulary[at].1),
-                Err(_) => normalizer.stem_once(word),
+            let vocabulary = vocabulary.get_or_insert_with(|| self.split_vocabulary());
+            let stem = match vocabulary.stem(word) {
+                Some(stem) => Cow::Borrowed(stem),
+                None => normalizer.stem_once(word),
             };
             for (has, term) in given.iter_mut().zip(wanted) {
                 *has |= same(term, &stem);
@@ -389,12 +501,14 @@ pub fn build(lesson: &Subtopic, normalizer: &Normalizer, fingerprint: u64) -> St
             }
         }
     }
-    push_terms(
-        &mut field,
-        &mut vocabulary
-            .iter()
-            .flat_map(|(word, stem)| [word.as_str(), stem.as_str()]),
-    );
+    for (n, (word, stem)) in vocabulary.iter().enumerate() {
+        if n > 0 {
+            field.push(LIST_SEPARATOR);
+        }
+        field.push_str(word);
+        field.push(TERM_SEPARATOR);
+        field.push_str(stem);
+    }
     record.text(&field);
 
     record.number(lesson.objectives.len() + lesson.key_points.len());
@@ -494,13 +608,15 @@ pub fn parse(text: &str, fingerprint: u64) -> Option<Bank<'_>> {
 pub fn parse_any(text: &str) -> Option<Bank<'_>> {
     let mut record = Reader::new(text);
     let first = record.text()?;
-    let complete = first == LAYOUT;
+    let spaced = first == SPACED_LAYOUT;
+    let complete = spaced || first == LAYOUT;
     let fingerprint =
         u64::from_str_radix(if complete { record.text()? } else { first }, 16).ok()?;
     let mut bank = Bank {
         fingerprint,
         questions: Vec::with_capacity(16),
         complete,
+        spaced,
         vocabulary: "",
         statements: Vec::new(),
     };
@@ -557,7 +673,7 @@ pub fn earlier_layout(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub mod tests {
     use super::*;
     use crate::questions::all_questions;
     use lectern_tool::testing::sample_subtopic;
@@ -631,6 +747,148 @@ mod tests {
                     .map_or(text.len(), |at| from + at);
                 assert_eq!(find_byte(text, from, needle), expected, "{from} {needle}");
             }
+        }
+    }
+
+    #[test]
+    fn every_byte_is_found_where_it_is() {
+        let text = b"abcdefgh ijklmnop|qrstuvwx yz\x80\xff  |        a";
+        let bytes = [b' ', b'|', b'a', b'z', 0x80, 0xff, 0x00, 0x7f];
+        let mut pairs: Vec<[u8; 2]> = bytes.iter().map(|b| [*b, *b]).collect();
+        pairs.extend([[b' ', b'|'], [b'|', b' '], [0x80, b'a'], [0x00, 0xff]]);
+        for end in 0..=text.len() {
+            for needles in &pairs {
+                let expected: Vec<usize> =
+                    (0..end).filter(|at| needles.contains(&text[*at])).collect();
+                let mut seen = Vec::new();
+                assert!(each_byte(&text[..end], *needles, |at| {
+                    seen.push(at);
+                    true
+                }));
+                assert_eq!(seen, expected, "{end} {needles:?}");
+                if let Some(first) = expected.first() {
+                    let mut stopped = Vec::new();
+                    assert!(!each_byte(&text[..end], *needles, |at| {
+                        stopped.push(at);
+                        false
+                    }));
+                    assert_eq!(stopped, [*first]);
+                }
+            }
+        }
+    }
+
+    /// `text` (a bank in this layout) in the previous one: the same but
+    /// for spaces between the vocabulary's pairs.
+    pub fn spaced_layout(text: &str) -> String {
+        let bank = parse_any(text).expect("a bank");
+        assert!(bank.complete && !bank.spaced);
+        let mut record = Reader::new(text);
+        let mut spaced = Writer::with_capacity(text.len());
+        assert_eq!(record.text(), Some(LAYOUT));
+        spaced.text(SPACED_LAYOUT);
+        spaced.text(record.text().unwrap());
+        spaced.text(&record.text().unwrap().replace(LIST_SEPARATOR, " "));
+        while !record.is_done() {
+            spaced.text(record.text().unwrap());
+        }
+        spaced.finish()
+    }
+
+    #[test]
+    fn the_vocabulary_is_looked_up_in_either_layout() {
+        let mut lesson = sample_subtopic();
+        lesson
+            .key_points
+            .push("Zebras, aardvarks and 42 yaks eat grass; é-words too: élan".into());
+        let en = Normalizer::for_locale("en");
+        let print = fingerprint(&lesson, "en");
+        let text = build(&lesson, &en, print);
+        let spaced = spaced_layout(&text);
+        let stored = parse(&text, print).unwrap();
+        let split = parse(&spaced, print).unwrap();
+        assert!(split.spaced && !stored.spaced);
+        let pairs: Vec<(&str, &str)> = stored
+            .vocabulary
+            .split(LIST_SEPARATOR)
+            .map(|pair| pair.split_once(' ').unwrap())
+            .collect();
+        assert!(pairs.len() > 10);
+        assert_eq!(split.spaced_pairs(), pairs);
+        let mut asked: Vec<String> = vec!["".into(), "a".into(), "zzz".into(), "0".into()];
+        for (word, _) in &pairs {
+            asked.push(word.to_string());
+            asked.push(format!("{word}s"));
+            asked.push(word[..word.len() - 1].to_owned());
+        }
+        for word in &asked {
+            let expected = pairs.iter().find(|(known, _)| known == word).map(|p| p.1);
+            assert_eq!(stored.vocabulary().stem(word), expected, "{word}");
+            assert_eq!(stored.split_vocabulary().stem(word), expected, "{word}");
+            assert_eq!(split.vocabulary().stem(word), expected, "{word}");
+            assert_eq!(split.split_vocabulary().stem(word), expected, "{word}");
+        }
+        let Vocabulary::Split(split_pairs) = stored.split_vocabulary() else {
+            panic!("split");
+        };
+        assert_eq!(split_pairs, pairs);
+        for answer in [
+            "Chlorophyll absorbs red and blue light and reflects the green",
+            "zebras and aardvarks, élan, 42 yaks",
+        ] {
+            let from_split: Vec<String> = split
+                .terms(answer, &en)
+                .into_iter()
+                .map(Cow::into_owned)
+                .collect();
+            let from_stored: Vec<String> = stored
+                .terms(answer, &en)
+                .into_iter()
+                .map(Cow::into_owned)
+                .collect();
+            assert_eq!(from_stored, from_split);
+            assert_eq!(from_stored, en.terms(answer));
+        }
+    }
+
+    #[test]
+    fn a_damaged_vocabulary_finds_nothing_wrong() {
+        for text in ["", "|", "a", "a b|", "|a b", "a b||c d", "ab", "b a|a b"] {
+            for word in ["", "a", "b", "c", "ab"] {
+                let stem = stored_stem(text, word);
+                assert!(
+                    stem.is_none_or(|stem| !stem.is_empty()),
+                    "{text:?} {word:?}"
+                );
+            }
+        }
+        assert_eq!(stored_stem("a b|c d", "c"), Some("d"));
+        assert_eq!(stored_stem("a b|c d", "a"), Some("b"));
+        assert_eq!(stored_stem("a b|c d", "b"), None);
+    }
+
+    #[test]
+    fn spaced_pairs_split_as_written() {
+        for (vocabulary, pairs) in [
+            ("", vec![]),
+            ("a b", vec![("a", "b")]),
+            ("a b c", vec![("a", "b")]),
+            ("a  b", vec![]),
+            ("a b  c d", vec![("a", "b")]),
+            (
+                "abcdefghij klmnopqrstuv w x",
+                vec![("abcdefghij", "klmnopqrstuv"), ("w", "x")],
+            ),
+        ] {
+            let bank = Bank {
+                fingerprint: 0,
+                questions: Vec::new(),
+                complete: true,
+                spaced: true,
+                vocabulary,
+                statements: Vec::new(),
+            };
+            assert_eq!(bank.spaced_pairs(), pairs, "{vocabulary:?}");
         }
     }
 

@@ -383,6 +383,52 @@ fn a_bank_kept_by_an_earlier_version_is_rebuilt_and_keeps_what_was_asked() {
 }
 
 #[test]
+fn a_bank_kept_in_the_previous_layout_is_used_as_it_is() {
+    let mut current = FakeEnv::new(sample_subtopic());
+    current
+        .invoke::<CheckUnderstanding>("check_understanding", json!({}))
+        .unwrap();
+    let mut upgraded = FakeEnv::new(sample_subtopic());
+    for (key, value) in current.state() {
+        upgraded.put_state(key, value);
+    }
+    let spaced = crate::bank::tests::spaced_layout(&current.state()["bank"]);
+    upgraded.put_state("bank", &spaced);
+    for (tool, arguments) in [
+        ("check_understanding", json!({"focus": "green leaves"})),
+        (
+            "check_understanding",
+            json!({"focus": "glucose and oxygen"}),
+        ),
+        ("check_understanding", json!({})),
+    ] {
+        let expected = current
+            .invoke::<CheckUnderstanding>(tool, arguments.clone())
+            .unwrap();
+        let got = upgraded
+            .invoke::<CheckUnderstanding>(tool, arguments)
+            .unwrap();
+        assert_eq!(got, expected);
+        for answer in [
+            "It reflects the green light",
+            "plants need light, water and carbon dioxide to make glucose and oxygen",
+        ] {
+            let grade = json!({"question_id": question_id(&expected), "answer": answer});
+            let expected = current
+                .invoke::<CheckUnderstanding>("grade_answer", grade.clone())
+                .unwrap();
+            let got = upgraded
+                .invoke::<CheckUnderstanding>("grade_answer", grade)
+                .unwrap();
+            assert_eq!(got, expected);
+        }
+    }
+    assert_eq!(upgraded.state()["bank"], spaced, "not rebuilt");
+    assert_eq!(upgraded.state()["asked"], current.state()["asked"]);
+    assert_eq!(upgraded.state()["grades"], current.state()["grades"]);
+}
+
+#[test]
 fn grading_reads_a_bank_kept_by_an_earlier_version_or_none() {
     let answer = json!({"question_id": "objective:chlorophyll",
                         "answer": "It reflects the green light"});
