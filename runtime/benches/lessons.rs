@@ -34,8 +34,11 @@
 //!    to a frame that has arrived (one thread serving all of its sockets)
 //!    is not counted. When one read takes in several frames, all get the
 //!    time of the newest packet read: this can only overstate a latency.
-//!    Printed: p50/p99 both ways ("kernel rx"), and the largest N whose
-//!    p99 stays under 5 ms in both, with every smaller N tried passing too. Beside them, for transparency, the
+//!    Printed: p50/p99 both ways ("kernel rx") for each trial, and the
+//!    largest N whose p99 stays under 5 ms in both directions on the median
+//!    of the trials (so one stall of this shared machine, seen in one trial,
+//!    does not decide alone; every trial is printed), with every smaller N
+//!    tried passing too. Beside them, for transparency, the
 //!    p50/p99 taken when the peer's code got to each frame ("peer saw"),
 //!    which add the peer's own queueing; the largest N is decided on the
 //!    kernel figures.
@@ -50,7 +53,8 @@
 //!    charges any relay (mostly loopback TCP in the kernel).
 //!
 //! `LESSONS_BENCH_N=100,200` picks the lesson counts; `LESSONS_BENCH_SECS`
-//! the measuring time per count.
+//! the measuring time per round; `LESSONS_BENCH_TRIALS` the rounds per
+//! count and side (3).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -105,11 +109,16 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
+    let trials: usize = std::env::var("LESSONS_BENCH_TRIALS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|t| *t > 0)
+        .unwrap_or(3);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(lessons(counts, secs));
+    rt.block_on(lessons(counts, secs, trials));
 }
 
 fn per_frame_ns(mut f: impl FnMut()) -> f64 {
@@ -255,7 +264,7 @@ impl PeerReport {
     }
 }
 
-async fn lessons(counts: Vec<usize>, secs: u64) {
+async fn lessons(counts: Vec<usize>, secs: u64, trials: usize) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::connect(&format!(
         "sqlite://{}",
@@ -295,18 +304,19 @@ async fn lessons(counts: Vec<usize>, secs: u64) {
     let metrics = Arc::new(LessonMetrics::default());
     println!(
         "\nlessons over ws against the fake Realtime server (in a separate peer process), \
-         20 ms frames both ways, {secs} s each:"
+         20 ms frames both ways, {secs} s each, {trials} trials per N \
+         (Lectern and the floor taking turns):"
     );
     println!(
         "latency from the sender's stamp to the kernel's receipt (kernel rx), \
          and to when the peer's code got the frame (peer saw: adds the peer's own queueing)"
     );
     println!(
-        "                                                            {:-^35}  {:-^35}",
+        "                                                                {:-^35}  {:-^35}",
         " kernel rx (decides) ", " peer saw "
     );
     println!(
-        "      N  served by     CPU/lesson        (all lessons)   peer CPU   in p50   in p99  out p50  out p99   in p50   in p99  out p50  out p99  frames in/out  B/frame out"
+        "      N  served by  trial  CPU/lesson        (all lessons)   peer CPU   in p50   in p99  out p50  out p99   in p50   in p99  out p50  out p99  frames in/out  B/frame out"
     );
     let mut best = [None, None];
     // Once an N misses the target, a larger N that happens to pass is luck,
@@ -314,41 +324,60 @@ async fn lessons(counts: Vec<usize>, secs: u64) {
     let mut missed = [false, false];
     let mut round = 0;
     for &n in &counts {
-        for (side, floor) in [(0, false), (1, true)] {
-            round += 1;
-            let who = if floor { "relay floor" } else { "Lectern" };
-            let Some(report) = one_round(round, n, secs, floor, &host, &store, &metrics).await
-            else {
-                println!("{n:>7}  {who:<11}  the round failed (see above)");
-                missed[side] = true;
-                continue;
-            };
-            let (cpu_s, wall) = report.1;
-            let r = report.0;
-            println!(
-                "{n:>7}  {who:<11} {:>8.3}% of a core  {:>6.1}% cores  {:>6.1}% cores {:>6.2}ms {:>6.2}ms {:>6.2}ms {:>6.2}ms  {:>6.2}ms {:>6.2}ms {:>6.2}ms {:>6.2}ms  {}/{}  {:>6.0}",
-                cpu_s / wall / n as f64 * 100.0,
-                cpu_s / wall * 100.0,
-                r.cpu_s / wall * 100.0,
-                r.in_p50,
-                r.in_p99,
-                r.out_p50,
-                r.out_p99,
-                r.in_seen_p50,
-                r.in_seen_p99,
-                r.out_seen_p50,
-                r.out_seen_p99,
-                r.frames_in,
-                r.frames_out,
-                r.bytes_per_frame_out
-            );
-            if r.without_kernel_rx > 0 {
+        // Per side, each trial's worse p99 of the two directions (None: the
+        // round failed, which counts as a miss).
+        let mut worst: [Vec<Option<f64>>; 2] = [Vec::new(), Vec::new()];
+        for trial in 1..=trials {
+            // Lectern and the floor take turns, so a noisy stretch of the
+            // machine falls on both rather than on one side's trials.
+            for (side, floor) in [(0, false), (1, true)] {
+                round += 1;
+                let who = if floor { "relay floor" } else { "Lectern" };
+                let Some(report) = one_round(round, n, secs, floor, &host, &store, &metrics).await
+                else {
+                    println!("{n:>7}  {who:<11} {trial:>2}  the round failed (see above)");
+                    worst[side].push(None);
+                    continue;
+                };
+                let (cpu_s, wall) = report.1;
+                let r = report.0;
                 println!(
-                    "         {} frames had no kernel receive time and were timed when the peer saw them",
-                    r.without_kernel_rx
+                    "{n:>7}  {who:<11} {trial:>2} {:>8.3}% of a core  {:>6.1}% cores  {:>6.1}% cores {:>6.2}ms {:>6.2}ms {:>6.2}ms {:>6.2}ms  {:>6.2}ms {:>6.2}ms {:>6.2}ms {:>6.2}ms  {}/{}  {:>6.0}",
+                    cpu_s / wall / n as f64 * 100.0,
+                    cpu_s / wall * 100.0,
+                    r.cpu_s / wall * 100.0,
+                    r.in_p50,
+                    r.in_p99,
+                    r.out_p50,
+                    r.out_p99,
+                    r.in_seen_p50,
+                    r.in_seen_p99,
+                    r.out_seen_p50,
+                    r.out_seen_p99,
+                    r.frames_in,
+                    r.frames_out,
+                    r.bytes_per_frame_out
                 );
+                if r.without_kernel_rx > 0 {
+                    println!(
+                        "         {} frames had no kernel receive time and were timed when the peer saw them",
+                        r.without_kernel_rx
+                    );
+                }
+                worst[side].push(Some(r.in_p99.max(r.out_p99)));
             }
-            if r.in_p99 < P99_TARGET_MS && r.out_p99 < P99_TARGET_MS {
+        }
+        for (side, who) in ["Lectern", "relay floor"].into_iter().enumerate() {
+            let (median, met) = trial_summary(&worst[side]);
+            let passed = median.is_some_and(|m| m < P99_TARGET_MS);
+            println!(
+                "{n:>7}  {who:<11}  over {trials} trials: p99 (worse direction) median {}, under {P99_TARGET_MS} ms in {met}/{trials} trials: {}",
+                median.map_or("none (a round failed)".to_string(), |m| format!(
+                    "{m:.2} ms"
+                )),
+                if passed { "met" } else { "MISSED" }
+            );
+            if passed {
                 if !missed[side] {
                     best[side] = Some(n);
                 }
@@ -360,13 +389,37 @@ async fn lessons(counts: Vec<usize>, secs: u64) {
     for (who, best) in ["Lectern", "the relay floor"].into_iter().zip(best) {
         match best {
             Some(n) => println!(
-                "largest N with p99 < {P99_TARGET_MS} ms both ways (kernel rx), {who}: {n}"
+                "largest N with median p99 < {P99_TARGET_MS} ms both ways (kernel rx), {who}: {n}"
             ),
-            None => {
-                println!("no N tried kept p99 < {P99_TARGET_MS} ms both ways (kernel rx), {who}")
-            }
+            None => println!(
+                "no N tried kept median p99 < {P99_TARGET_MS} ms both ways (kernel rx), {who}"
+            ),
         }
     }
+    println!("load average now: {}", load_average());
+}
+
+/// The median of the trials' p99s (a failed round counts as the worst) and
+/// how many trials met the target.
+fn trial_summary(worst: &[Option<f64>]) -> (Option<f64>, usize) {
+    let met = worst
+        .iter()
+        .filter(|w| w.is_some_and(|w| w < P99_TARGET_MS))
+        .count();
+    let mut sorted: Vec<f64> = worst.iter().map(|w| w.unwrap_or(f64::INFINITY)).collect();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted
+        .get(sorted.len() / 2)
+        .copied()
+        .filter(|m| m.is_finite());
+    (median, met)
+}
+
+/// The first three fields of `/proc/loadavg`.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// Runs N lessons (served by Lectern, or by the relay floor) against a
