@@ -32,7 +32,7 @@ use lectern_tool::Subtopic;
 use lectern_tool::text::{Normalizer, for_each_word, words};
 
 use crate::compare::{order, same};
-use crate::questions::{WORDINGS, statement, statements, variant, worded_questions};
+use crate::questions::{WORDINGS, questions_in_every_wording, statement, statements, variant};
 use crate::record::{Reader, Writer, parse_number};
 
 /// The first field of a bank in this layout. Not a hex number, so an
@@ -526,9 +526,7 @@ pub fn build(lesson: &Subtopic, normalizer: &Normalizer, fingerprint: u64) -> St
         record.text(&field);
     }
 
-    let worded: Vec<_> = (0..WORDINGS)
-        .map(|wording| worded_questions(lesson, normalizer, |_| wording))
-        .collect();
+    let worded = questions_in_every_wording(lesson, normalizer);
     let concepts = |index: usize| {
         statement(lesson, index)
             .map(|text| normalizer.concepts(text))

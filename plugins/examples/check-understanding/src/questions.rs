@@ -63,7 +63,9 @@ pub fn all_questions(
 }
 
 /// Every question the subtopic supports, each in wording `wording(id)`
-/// (taken modulo [`WORDINGS`]).
+/// (taken modulo [`WORDINGS`]), each built on its own: what
+/// [`questions_in_every_wording`] is checked against.
+#[cfg(test)]
 pub fn worded_questions(
     lesson: &Subtopic,
     normalizer: &Normalizer,
@@ -114,6 +116,7 @@ pub fn question(
     }
 }
 
+#[cfg(test)]
 fn objective_question(
     lesson: &Subtopic,
     normalizer: &Normalizer,
@@ -121,7 +124,27 @@ fn objective_question(
     objective: &Objective,
     wording: &impl Fn(&str) -> usize,
 ) -> Option<Question> {
-    let id = format!("objective:{}", objective.id);
+    let unworded = unworded_objective_question(lesson, normalizer, index, objective)?;
+    let variant = wording(&unworded.id);
+    Some(unworded.worded(normalizer, variant))
+}
+
+/// What an objective's question is, whatever its wording.
+struct UnwordedObjective<'l> {
+    id: String,
+    index: usize,
+    asked_part: &'l str,
+    objective_id: &'l str,
+    own_concepts: std::collections::BTreeSet<String>,
+    related: Vec<usize>,
+}
+
+fn unworded_objective_question<'l>(
+    lesson: &'l Subtopic,
+    normalizer: &Normalizer,
+    index: usize,
+    objective: &'l Objective,
+) -> Option<UnwordedObjective<'l>> {
     let asked_part = objective
         .text
         .split([':', '('])
@@ -132,31 +155,46 @@ fn objective_question(
     if asked_part.is_empty() {
         return None;
     }
-    let prompt = objective_prompt(asked_part, wording(&id));
-    let prompt_concepts = normalizer.concepts(&prompt);
-    let own_concepts = normalizer.concepts(&objective.text);
-    let mut answers = Vec::new();
-    if own_concepts.difference(&prompt_concepts).count() >= MIN_OWN_ANSWER_CONCEPTS {
-        answers.push(index);
-    }
     let points_from = lesson.objectives.len();
-    answers.extend(
-        related_key_points(lesson, normalizer, &objective.text)
+    Some(UnwordedObjective {
+        id: format!("objective:{}", objective.id),
+        index,
+        asked_part,
+        objective_id: &objective.id,
+        own_concepts: normalizer.concepts(&objective.text),
+        related: related_key_points(lesson, normalizer, &objective.text)
             .into_iter()
-            .map(|point| points_from + point),
-    );
-    if answers.is_empty() {
-        answers.push(index);
-    }
-    Some(Question {
-        id,
-        subject: asked_part.to_owned(),
-        prompt,
-        objective_id: Some(objective.id.clone()),
-        answers,
+            .map(|point| points_from + point)
+            .collect(),
     })
 }
 
+impl UnwordedObjective<'_> {
+    /// The question in wording `variant`: its prompt, and its answers,
+    /// which include the objective itself when it says more than the
+    /// prompt asks.
+    fn worded(&self, normalizer: &Normalizer, variant: usize) -> Question {
+        let prompt = objective_prompt(self.asked_part, variant);
+        let prompt_concepts = normalizer.concepts(&prompt);
+        let mut answers = Vec::with_capacity(self.related.len() + 1);
+        if self.own_concepts.difference(&prompt_concepts).count() >= MIN_OWN_ANSWER_CONCEPTS {
+            answers.push(self.index);
+        }
+        answers.extend_from_slice(&self.related);
+        if answers.is_empty() {
+            answers.push(self.index);
+        }
+        Question {
+            id: self.id.clone(),
+            subject: self.asked_part.to_owned(),
+            prompt,
+            objective_id: Some(self.objective_id.to_owned()),
+            answers,
+        }
+    }
+}
+
+#[cfg(test)]
 fn key_point_question(
     lesson: &Subtopic,
     normalizer: &Normalizer,
@@ -164,18 +202,56 @@ fn key_point_question(
     point: &str,
     wording: &impl Fn(&str) -> usize,
 ) -> Option<Question> {
-    let id = format!("key-point:{index}");
-    let subject = subject_phrase(point, normalizer)?;
-    let prompt = key_point_prompt(&subject, wording(&id));
+    let mut question = unworded_key_point_question(lesson, normalizer, index, point)?;
+    question.prompt = key_point_prompt(&question.subject, wording(&question.id));
+    Some(question)
+}
+
+/// A key point's question without its prompt, which is all that its
+/// wording changes.
+fn unworded_key_point_question(
+    lesson: &Subtopic,
+    normalizer: &Normalizer,
+    index: usize,
+    point: &str,
+) -> Option<Question> {
     Some(Question {
-        id,
-        subject,
-        prompt,
+        id: format!("key-point:{index}"),
+        subject: subject_phrase(point, normalizer)?,
+        prompt: String::new(),
         objective_id: lesson
             .objective_for(point, normalizer)
             .map(|o| o.id.clone()),
         answers: vec![lesson.objectives.len() + index],
     })
+}
+
+/// Every question the subtopic supports in each of its wordings: element
+/// `w` is what [`worded_questions`] gives for wording `w`. What does not
+/// depend on the wording is worked out once per question, not once per
+/// wording.
+pub fn questions_in_every_wording(
+    lesson: &Subtopic,
+    normalizer: &Normalizer,
+) -> Vec<Vec<Question>> {
+    let mut worded: Vec<Vec<Question>> = (0..WORDINGS).map(|_| Vec::new()).collect();
+    for (index, objective) in lesson.objectives.iter().enumerate() {
+        if let Some(unworded) = unworded_objective_question(lesson, normalizer, index, objective) {
+            for (wording, questions) in worded.iter_mut().enumerate() {
+                questions.push(unworded.worded(normalizer, wording));
+            }
+        }
+    }
+    for (index, point) in lesson.key_points.iter().enumerate() {
+        if let Some(unworded) = unworded_key_point_question(lesson, normalizer, index, point) {
+            for (wording, questions) in worded.iter_mut().enumerate() {
+                let mut question = unworded.clone();
+                question.prompt = key_point_prompt(&question.subject, wording);
+                questions.push(question);
+            }
+        }
+    }
+    worded
 }
 
 /// The wording of question `id` about `subject` the `times_asked + 1`-th
@@ -285,6 +361,34 @@ fn related_key_points(lesson: &Subtopic, normalizer: &Normalizer, text: &str) ->
 mod tests {
     use super::*;
     use lectern_tool::testing::sample_subtopic;
+
+    #[test]
+    fn every_wording_is_built_as_each_wording_alone() {
+        let mut edged = sample_subtopic();
+        edged.objectives.push(Objective {
+            id: "stop".into(),
+            text: "Explain why".into(),
+        });
+        edged.objectives.push(Objective {
+            id: "empty".into(),
+            text: ": nothing asked".into(),
+        });
+        edged.key_points.push("the and of".into());
+        for lesson in [sample_subtopic(), edged] {
+            for locale in ["en", "fr", "xx"] {
+                let normalizer = Normalizer::for_locale(locale);
+                let every = questions_in_every_wording(&lesson, &normalizer);
+                assert_eq!(every.len(), WORDINGS);
+                for (wording, questions) in every.iter().enumerate() {
+                    assert_eq!(
+                        *questions,
+                        worded_questions(&lesson, &normalizer, |_| wording),
+                        "{locale} {wording}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn objectives_and_key_points_each_give_a_question() {
