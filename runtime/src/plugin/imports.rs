@@ -7,6 +7,7 @@ mod log;
 mod progress;
 mod state;
 
+pub(crate) use lesson::add_to_linker as add_lesson_to_linker;
 pub(crate) use log::{LogBucket, LogCollector};
 pub(crate) use progress::ProgressLedger;
 

@@ -11,7 +11,7 @@ use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use super::bindings::TeachingTool;
+use super::bindings;
 use super::imports::{LogCollector, ProgressLedger};
 use super::limits::MAX_STDERR_BYTES;
 use super::state::StateView;
@@ -238,7 +238,13 @@ impl tokio::io::AsyncWrite for AsyncCapture {
 pub(crate) fn linker(engine: &PluginEngine) -> anyhow::Result<Linker<CallState>> {
     let mut linker = Linker::new(engine.wasmtime());
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    TeachingTool::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+    // Every import but `lesson` as generated; `lesson.current` lowers a shared
+    // copy of the subtopic (see `imports::lesson`).
+    bindings::types::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+    bindings::state::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+    bindings::progress::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+    bindings::log::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+    super::imports::add_lesson_to_linker(&mut linker)?;
     Ok(linker)
 }
 
