@@ -52,6 +52,10 @@
 //!    above the floor is its own; what the floor costs is what this machine
 //!    charges any relay (mostly loopback TCP in the kernel).
 //!
+//! `LESSONS_BENCH_FLOOR_TASKS=2` drives the floor's lessons with one task
+//! per direction over split sockets, as Lectern's are, to measure what that
+//! arrangement costs by itself.
+//!
 //! `LESSONS_BENCH_N=100,200` picks the lesson counts; `LESSONS_BENCH_SECS`
 //! the measuring time per round; `LESSONS_BENCH_TRIALS` the rounds per
 //! count and side (3).
@@ -300,6 +304,12 @@ async fn lessons(counts: Vec<usize>, secs: u64, trials: usize) {
         .await
         .unwrap();
     relay::check_same_messages();
+    if relay::Tasks::from_env() == relay::Tasks::Two {
+        println!(
+            "LESSONS_BENCH_FLOOR_TASKS=2: the floor drives each lesson as Lectern does, \
+             one task per direction over split sockets (not the floor proper)"
+        );
+    }
     let host = PluginHost::new(HostConfig::default()).unwrap();
     let metrics = Arc::new(LessonMetrics::default());
     println!(
@@ -464,6 +474,7 @@ async fn one_round(
         idle_nudge_ms: 3_600_000,
         ..LessonConfig::default()
     };
+    let floor_tasks = relay::Tasks::from_env();
     let server = tokio::spawn(async move {
         let mut runs = Vec::new();
         for i in 0..n {
@@ -471,7 +482,7 @@ async fn one_round(
             let _ = stream.set_nodelay(true);
             if floor {
                 let url = config.realtime.endpoint();
-                runs.push(tokio::spawn(relay::lesson(stream, url)));
+                runs.push(tokio::spawn(relay::lesson(stream, url, floor_tasks)));
                 continue;
             }
             let (deps, config) = (deps.clone(), config.clone());

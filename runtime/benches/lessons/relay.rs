@@ -28,8 +28,29 @@ const APPEND_TAIL: &str = r#""}"#;
 const DELTA_TYPE: &str = r#"{"type":"response.output_audio.delta""#;
 const DELTA_FIELD: &str = r#""delta":""#;
 
+/// How the floor's lesson is driven.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Tasks {
+    /// One task owns both sockets whole (the floor proper).
+    One,
+    /// Two tasks, one per direction, over split halves of both sockets, as
+    /// a Lectern lesson is driven (its transport's reader and its Realtime
+    /// connection task): for measuring what that arrangement itself costs.
+    Two,
+}
+
+impl Tasks {
+    /// `LESSONS_BENCH_FLOOR_TASKS=2` picks [`Tasks::Two`].
+    pub fn from_env() -> Tasks {
+        match std::env::var("LESSONS_BENCH_FLOOR_TASKS").as_deref() {
+            Ok("2") => Tasks::Two,
+            _ => Tasks::One,
+        }
+    }
+}
+
 /// Relays one lesson until the browser ends it or either side goes.
-pub async fn lesson(stream: TcpStream, realtime_url: String) {
+pub async fn lesson(stream: TcpStream, realtime_url: String, tasks: Tasks) {
     let Ok(mut browser) =
         tokio_tungstenite::accept_async_with_config(stream, Some(ws::socket_config())).await
     else {
@@ -43,6 +64,9 @@ pub async fn lesson(stream: TcpStream, realtime_url: String) {
     };
     if realtime.send(Message::text(SESSION_UPDATE)).await.is_err() {
         return;
+    }
+    if tasks == Tasks::Two {
+        return two_tasks(browser, realtime).await;
     }
     let b64 = base64::engine::general_purpose::STANDARD;
     loop {
@@ -79,6 +103,48 @@ pub async fn lesson(stream: TcpStream, realtime_url: String) {
         }
     }
     close(&mut browser, &mut realtime).await;
+}
+
+/// The same relay with each direction in its own task over split sockets.
+async fn two_tasks(
+    browser: WebSocketStream<TcpStream>,
+    realtime: WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>,
+) {
+    let (mut browser_tx, mut browser_rx) = browser.split();
+    let (mut realtime_tx, mut realtime_rx) = realtime.split();
+    let out = tokio::spawn(async move {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        while let Some(Ok(m)) = realtime_rx.next().await {
+            let Message::Text(t) = m else { continue };
+            let Some(delta) = audio_delta(t.as_str()) else {
+                continue;
+            };
+            let mut pcm = Vec::with_capacity(delta.len() / 4 * 3);
+            if b64.decode_vec(delta, &mut pcm).is_err() {
+                continue;
+            }
+            if browser_tx
+                .send(Message::Binary(Bytes::from(pcm)))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+        let _ = browser_tx.close().await;
+    });
+    while let Some(Ok(m)) = browser_rx.next().await {
+        let event = match m {
+            Message::Binary(pcm) => Message::text(append(&pcm)),
+            Message::Text(t) if t.as_str().contains(r#""lesson.end""#) => break,
+            _ => continue,
+        };
+        if realtime_tx.send(event).await.is_err() {
+            break;
+        }
+    }
+    let _ = realtime_tx.close().await;
+    let _ = out.await;
 }
 
 /// The `input_audio_buffer.append` of PCM16 little-endian `pcm`.
