@@ -441,11 +441,13 @@ async fn pump(
         response_in_flight,
     };
     loop {
+        // In this order, and only as far as needed: while server events are
+        // waiting, each turn of the loop reads one without polling the
+        // commands or the writer (which a random order would, for every
+        // 20 ms audio delta). Commands still go out within a read: the
+        // socket's reads yield to them once drained or out of budget.
         tokio::select! {
-            end = writer.as_mut() => {
-                let detail = end.err().unwrap_or_else(|| "connection ended".into());
-                return dropped(RealtimeError::Network(detail), response_in_flight);
-            }
+            biased;
             msg = stream.next() => {
                 let read_ns = trace::on().then(trace::clock_ns);
                 let text = match msg {
@@ -550,6 +552,10 @@ async fn pump(
                 if let Err(e) = out.send(to_message(&ev)) {
                     return dropped(RealtimeError::Network(e), response_in_flight);
                 }
+            }
+            end = writer.as_mut() => {
+                let detail = end.err().unwrap_or_else(|| "connection ended".into());
+                return dropped(RealtimeError::Network(detail), response_in_flight);
             }
         }
     }
