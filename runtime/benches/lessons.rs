@@ -56,10 +56,9 @@
 //! per direction over split sockets, as Lectern's are, to measure what that
 //! arrangement costs by itself.
 //!
-//! `LESSONS_BENCH_N=100,200` picks the lesson counts (100 to 800 by 100 by
-//! default); `LESSONS_BENCH_SECS`
-//! the measuring time per round; `LESSONS_BENCH_TRIALS` the rounds per
-//! count and side (3).
+//! `LESSONS_BENCH_N=100,200` picks the lesson counts (by default 100 to 800
+//! in steps of 100); `LESSONS_BENCH_SECS` the measuring time per round;
+//! `LESSONS_BENCH_TRIALS` the rounds per count and side (3).
 
 use std::hint::black_box;
 use std::sync::Arc;

@@ -68,7 +68,6 @@ pub async fn lesson(stream: TcpStream, realtime_url: String, tasks: Tasks) {
     if tasks == Tasks::Two {
         return two_tasks(browser, realtime).await;
     }
-    let b64 = base64::engine::general_purpose::STANDARD;
     loop {
         tokio::select! {
             m = browser.next() => match m {
@@ -77,7 +76,7 @@ pub async fn lesson(stream: TcpStream, realtime_url: String, tasks: Tasks) {
                         break;
                     }
                 }
-                Some(Ok(Message::Text(t))) if t.as_str().contains(r#""lesson.end""#) => {
+                Some(Ok(Message::Text(t))) if is_lesson_end(t.as_str()) => {
                     close(&mut browser, &mut realtime).await;
                     return;
                 }
@@ -86,14 +85,10 @@ pub async fn lesson(stream: TcpStream, realtime_url: String, tasks: Tasks) {
             },
             m = realtime.next() => match m {
                 Some(Ok(Message::Text(t))) => {
-                    let Some(delta) = audio_delta(t.as_str()) else {
+                    let Some(frame) = tutor_frame(t.as_str()) else {
                         continue;
                     };
-                    let mut pcm = Vec::with_capacity(delta.len() / 4 * 3);
-                    if b64.decode_vec(delta, &mut pcm).is_err() {
-                        continue;
-                    }
-                    if browser.send(Message::Binary(Bytes::from(pcm))).await.is_err() {
+                    if browser.send(frame).await.is_err() {
                         break;
                     }
                 }
@@ -113,21 +108,12 @@ async fn two_tasks(
     let (mut browser_tx, mut browser_rx) = browser.split();
     let (mut realtime_tx, mut realtime_rx) = realtime.split();
     let out = tokio::spawn(async move {
-        let b64 = base64::engine::general_purpose::STANDARD;
         while let Some(Ok(m)) = realtime_rx.next().await {
             let Message::Text(t) = m else { continue };
-            let Some(delta) = audio_delta(t.as_str()) else {
+            let Some(frame) = tutor_frame(t.as_str()) else {
                 continue;
             };
-            let mut pcm = Vec::with_capacity(delta.len() / 4 * 3);
-            if b64.decode_vec(delta, &mut pcm).is_err() {
-                continue;
-            }
-            if browser_tx
-                .send(Message::Binary(Bytes::from(pcm)))
-                .await
-                .is_err()
-            {
+            if browser_tx.send(frame).await.is_err() {
                 break;
             }
         }
@@ -136,7 +122,7 @@ async fn two_tasks(
     while let Some(Ok(m)) = browser_rx.next().await {
         let event = match m {
             Message::Binary(pcm) => Message::text(append(&pcm)),
-            Message::Text(t) if t.as_str().contains(r#""lesson.end""#) => break,
+            Message::Text(t) if is_lesson_end(t.as_str()) => break,
             _ => continue,
         };
         if realtime_tx.send(event).await.is_err() {
@@ -145,6 +131,22 @@ async fn two_tasks(
     }
     let _ = realtime_tx.close().await;
     let _ = out.await;
+}
+
+/// Whether a text frame from the browser ends the lesson.
+fn is_lesson_end(text: &str) -> bool {
+    text.contains(r#""lesson.end""#)
+}
+
+/// The browser's binary frame for a Realtime server event: the PCM of an
+/// audio delta; `None` for any other event or an undecodable delta.
+fn tutor_frame(text: &str) -> Option<Message> {
+    let delta = audio_delta(text)?;
+    let mut pcm = Vec::with_capacity(delta.len() / 4 * 3);
+    base64::engine::general_purpose::STANDARD
+        .decode_vec(delta, &mut pcm)
+        .ok()?;
+    Some(Message::Binary(Bytes::from(pcm)))
 }
 
 /// The `input_audio_buffer.append` of PCM16 little-endian `pcm`.
