@@ -82,6 +82,11 @@ const RUST_PLUGINS: &[RustPlugin] = &[
         role: Role::Baseline,
     },
     RustPlugin {
+        name: "contract-io",
+        folder: "testing",
+        role: Role::Baseline,
+    },
+    RustPlugin {
         name: "bench-tool",
         folder: "testing",
         role: Role::Baseline,

@@ -15,7 +15,12 @@
 //!   figure the targets are judged on; the same tool asked with one focus and
 //!   never graded (an easier mix) is printed too, for comparison;
 //! - full path on the no-op component, to separate the host's overhead from the
-//!   tool's own work.
+//!   tool's own work;
+//! - full path on contract-io, a tool that makes a question tool's calls to the
+//!   host (the subtopic, its state, the learner's mastery, a state write, a log
+//!   line) and analyses nothing: what the contract's inputs and outputs cost
+//!   before a tool does any work of its own. The room the ratio target leaves
+//!   for that work is printed from it.
 //!
 //! The three are measured in interleaved rounds so machine noise hits them alike.
 //! A breakdown follows: the sandboxed part of a call on each component, stage by
@@ -228,6 +233,7 @@ async fn run(metered: bool) {
     for path in [
         lectern_plugin_artifacts::NOOP,
         lectern_plugin_artifacts::CHECK_UNDERSTANDING,
+        lectern_plugin_artifacts::CONTRACT_IO,
     ] {
         let bytes = std::fs::read(path).expect("built plugin");
         host.install_and_activate(&bytes)
@@ -239,6 +245,7 @@ async fn run(metered: bool) {
         .tool_set(&[
             ToolBinding::active("check-understanding"),
             ToolBinding::active("noop"),
+            ToolBinding::active("contract-io"),
         ])
         .expect("tool set");
     let lesson = lesson();
@@ -251,6 +258,7 @@ async fn run(metered: bool) {
         )
     };
     let noop_call = |session: &str| ToolCall::new("noop", "{}", session, lesson.clone());
+    let io_call = |session: &str| ToolCall::new("next_objective", "{}", session, lesson.clone());
 
     let mut floor = Series {
         name: "floor (noop: store + instantiate + invoke)",
@@ -276,6 +284,10 @@ async fn run(metered: bool) {
         name: "full path (noop)",
         samples: Vec::new(),
     };
+    let mut full_io = Series {
+        name: "full path (contract-io: the contract's I/O)",
+        samples: Vec::new(),
+    };
 
     for i in 0..WARM_UP_CALLS {
         host.raw_invoke(&noop, "noop", "{}")
@@ -292,7 +304,10 @@ async fn run(metered: bool) {
         assert_eq!(r.outcome, Outcome::Ok, "{r:?}");
         let r = host.call(&tools, noop_call("warm")).await;
         assert_eq!(r.outcome, Outcome::Ok, "{r:?}");
+        let r = host.call(&tools, io_call("warm")).await;
+        assert_eq!(r.outcome, Outcome::Ok, "{r:?}");
     }
+    host.state().end_session("warm");
     for i in 0..8 {
         host.state().end_session(&format!("warm-{i}"));
         host.state().end_session(&format!("warm-fixed-{i}"));
@@ -343,6 +358,13 @@ async fn run(metered: bool) {
             full_noop.samples.push(t.elapsed());
             assert_eq!(r.outcome, Outcome::Ok);
         }
+        for _ in 0..CALLS_PER_ROUND {
+            let call = io_call(&session);
+            let t = Instant::now();
+            let r = host.call(&tools, call).await;
+            full_io.samples.push(t.elapsed());
+            assert_eq!(r.outcome, Outcome::Ok);
+        }
         host.state().end_session(&session);
         host.state().end_session(&fixed_session);
     }
@@ -365,6 +387,7 @@ async fn run(metered: bool) {
         &mut full_grade,
         &mut full_fixed,
         &mut full_noop,
+        &mut full_io,
     ] {
         let (p50, p99) = (s.p(0.5), s.p(0.99));
         println!(
@@ -410,6 +433,24 @@ async fn run(metered: bool) {
         "  host overhead on the same component (full noop / floor) at p50: {:.2}",
         micros(rows[5].0) / micros(floor_p50)
     );
+    // Every tool that reads its lesson and state pays contract-io's cost; what
+    // the target leaves above it is all a tool's own work may take.
+    let allowed = micros(floor_p50) * TARGET_RATIO_P50;
+    let io = micros(rows[6].0);
+    let room = if allowed >= io {
+        format!("leaves {:.1} µs for a tool's own work", allowed - io)
+    } else {
+        format!(
+            "leaves nothing for a tool's own work: contract-io alone is {:.1} µs past it",
+            io - allowed
+        )
+    };
+    println!(
+        "  the contract's I/O alone (contract-io / floor) at p50: {:.2}; the {TARGET_RATIO_P50} target {room}; \
+         check-understanding's own work adds {:.1} µs to it (lesson mix)",
+        io / micros(floor_p50),
+        micros(rows[1].0) - io
+    );
 
     // Where the time goes: the sandboxed part of each call stage by stage, on a
     // session whose state is already warm (the stages commit nothing, so every
@@ -430,6 +471,10 @@ async fn run(metered: bool) {
     // series above.
     let r = host.call(&tools, fixed_call(session)).await;
     assert_eq!(r.outcome, Outcome::Ok, "{r:?}");
+    for _ in 0..BREAKDOWN_WARM_CALLS {
+        let r = host.call(&tools, io_call(session)).await;
+        assert_eq!(r.outcome, Outcome::Ok, "{r:?}");
+    }
     let (check, _) = host
         .registry()
         .active("check-understanding")
@@ -437,6 +482,11 @@ async fn run(metered: bool) {
     let mut noop_stages = Vec::with_capacity(BREAKDOWN_CALLS);
     let mut check_stages = Vec::with_capacity(BREAKDOWN_CALLS);
     let mut grade_stages = Vec::with_capacity(BREAKDOWN_CALLS);
+    let mut io_stages = Vec::with_capacity(BREAKDOWN_CALLS);
+    let (io, _) = host
+        .registry()
+        .active("contract-io")
+        .expect("contract-io active");
     for _ in 0..BREAKDOWN_CALLS {
         noop_stages.push(
             host.raw_stages(&noop, &noop_call(session))
@@ -453,6 +503,11 @@ async fn run(metered: bool) {
                 .await
                 .expect("grade_answer stages"),
         );
+        io_stages.push(
+            host.raw_stages(&io, &io_call(session))
+                .await
+                .expect("contract-io stages"),
+        );
     }
     host.state().end_session(session);
     println!(
@@ -461,6 +516,7 @@ async fn run(metered: bool) {
     stage_row("noop", &noop_stages);
     stage_row("check_understanding", &check_stages);
     stage_row("grade_answer", &grade_stages);
+    stage_row("contract-io", &io_stages);
 
     // The host's own work, call by call: the wall time of a full-path call less
     // the sandboxed stages of that same call (timed inside it), so both figures
