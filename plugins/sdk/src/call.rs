@@ -17,8 +17,32 @@ pub struct Call<'env> {
     context: CallContext,
     tool: String,
     arguments: String,
-    env: &'env mut dyn Env,
+    host: Host<'env>,
     lesson: Option<Subtopic>,
+}
+
+/// Who serves a call's requests.
+enum Host<'env> {
+    /// The contract's imports, called directly rather than through `dyn
+    /// Env`: a trait object keeps every method, and so every import, in the
+    /// component, while direct calls let the linker drop the imports a tool
+    /// never uses. The component then declares only what it touches, and
+    /// each instance links fewer functions.
+    #[cfg(target_arch = "wasm32")]
+    Imports,
+    /// Any other host, such as an author's [`FakeEnv`](crate::testing::FakeEnv).
+    Env(&'env mut dyn Env),
+}
+
+/// Calls `$method` of the call's host.
+macro_rules! host {
+    ($host:expr, $method:ident ( $($argument:expr),* )) => {
+        match $host {
+            #[cfg(target_arch = "wasm32")]
+            Host::Imports => crate::wasm::HostEnv.$method($($argument),*),
+            Host::Env(env) => env.$method($($argument),*),
+        }
+    };
 }
 
 impl<'env> Call<'env> {
@@ -33,7 +57,19 @@ impl<'env> Call<'env> {
             context,
             tool: tool.into(),
             arguments: arguments.into(),
-            env,
+            host: Host::Env(env),
+            lesson: None,
+        }
+    }
+
+    /// A call served by the contract's imports.
+    #[cfg(target_arch = "wasm32")]
+    pub(crate) fn from_imports(context: CallContext, tool: String, arguments: String) -> Self {
+        Call {
+            context,
+            tool,
+            arguments,
+            host: Host::Imports,
             lesson: None,
         }
     }
@@ -83,8 +119,8 @@ impl<'env> Call<'env> {
 
     /// The subtopic being taught (fetched once per call).
     pub fn lesson(&mut self) -> &Subtopic {
-        let env = &mut *self.env;
-        self.lesson.get_or_insert_with(|| env.lesson())
+        let host = &mut self.host;
+        self.lesson.get_or_insert_with(|| host!(host, lesson()))
     }
 
     /// The JSON value stored under `key`, or `None` when nothing is stored.
@@ -93,7 +129,7 @@ impl<'env> Call<'env> {
     /// version of the plugin) is an error; use [`Call::state_or_default`] to
     /// start afresh instead.
     pub fn state<T: DeserializeOwned>(&mut self, key: &str) -> Result<Option<T>, ToolError> {
-        match self.env.state_get(key) {
+        match host!(&mut self.host, state_get(key)) {
             None => Ok(None),
             Some(text) => serde_json::from_str(&text).map(Some).map_err(|error| {
                 ToolError::failed(format!(
@@ -110,7 +146,7 @@ impl<'env> Call<'env> {
             Ok(value) => value.unwrap_or_default(),
             Err(error) => {
                 let message = format!("starting `{key}` afresh: {error}");
-                self.env.log(LogLevel::Warn, &message);
+                host!(&mut self.host, log(LogLevel::Warn, &message));
                 T::default()
             }
         }
@@ -126,8 +162,7 @@ impl<'env> Call<'env> {
         let text = serde_json::to_string(value).map_err(|error| {
             ToolError::failed(format!("the state `{key}` could not be written: {error}"))
         })?;
-        self.env
-            .state_set(key, &text)
+        host!(&mut self.host, state_set(key, &text))
             .map_err(|error| ToolError::failed(format!("the state `{key}` was not saved: {error}")))
     }
 
@@ -135,26 +170,25 @@ impl<'env> Call<'env> {
     /// keeps its own compact layout because decoding JSON on every call is
     /// too costly.
     pub fn state_text(&mut self, key: &str) -> Option<String> {
-        self.env.state_get(key)
+        host!(&mut self.host, state_get(key))
     }
 
     /// Stores `value` under `key` as it is, without JSON (see
     /// [`Call::state_text`]). Fails, changing nothing, when the host's state
     /// size cap would be passed.
     pub fn set_state_text(&mut self, key: &str, value: &str) -> Result<(), ToolError> {
-        self.env
-            .state_set(key, value)
+        host!(&mut self.host, state_set(key, value))
             .map_err(|error| ToolError::failed(format!("the state `{key}` was not saved: {error}")))
     }
 
     /// Removes `key` from the state; a missing key is not an error.
     pub fn delete_state(&mut self, key: &str) {
-        self.env.state_delete(key);
+        host!(&mut self.host, state_delete(key));
     }
 
     /// Every key in this plugin's state for the session, sorted.
     pub fn state_keys(&mut self) -> Vec<String> {
-        self.env.state_keys()
+        host!(&mut self.host, state_keys())
     }
 
     /// Records evidence that the learner has (`score` 1.0) or has not (0.0)
@@ -174,24 +208,22 @@ impl<'env> Call<'env> {
         } else {
             score.clamp(0.0, 1.0)
         };
-        self.env
-            .record_evidence(objective_id, score, note)
-            .map_err(|error| {
-                ToolError::failed(format!(
-                    "progress for objective `{objective_id}` was not recorded: {error}"
-                ))
-            })
+        host!(&mut self.host, record_evidence(objective_id, score, note)).map_err(|error| {
+            ToolError::failed(format!(
+                "progress for objective `{objective_id}` was not recorded: {error}"
+            ))
+        })
     }
 
     /// The learner's mastery of the subtopic's objectives, including what
     /// this call recorded.
     pub fn mastery(&mut self) -> Vec<Mastery> {
-        self.env.mastery()
+        host!(&mut self.host, mastery())
     }
 
     /// Writes a log line tagged with the plugin's name and version. The log
     /// macros ([`info!`](crate::info) …) are shorter to use.
     pub fn log(&mut self, level: LogLevel, message: &str) {
-        self.env.log(level, message);
+        host!(&mut self.host, log(level, message));
     }
 }

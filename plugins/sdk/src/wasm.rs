@@ -136,8 +136,7 @@ impl<T: TeachingTool> bindings::Guest for Adapter<T> {
             config: ctx.config,
             budget_ms: ctx.budget_ms,
         };
-        let mut env = HostEnv;
-        let mut call = Call::new(context, tool, arguments, &mut env);
+        let mut call = Call::from_imports(context, tool, arguments);
         T::invoke(&mut call)
             .map(output_to_wit)
             .map_err(error_to_wit)
