@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 use lectern_runtime::lesson::Subtopic;
 use lectern_runtime::plugin::{
     CallRecord, HostConfig, Mastery, Outcome, PluginHost, StageTimes, ToolBinding, ToolCall,
+    ToolSet,
 };
 
 /// Calls per round per measured path.
@@ -343,28 +344,12 @@ async fn run(metered: bool) {
         }
         // Calls are built before the clock starts, as in the lesson mix: building
         // one is the caller's work, not the host's.
-        for _ in 0..CALLS_PER_ROUND {
-            let call = fixed_call(&fixed_session);
-            let t = Instant::now();
-            let r = host.call(&tools, call).await;
-            full_fixed.samples.push(t.elapsed());
-            assert_eq!(r.outcome, Outcome::Ok);
-            fixed_fuel.add(r.fuel_used);
-        }
-        for _ in 0..CALLS_PER_ROUND {
-            let call = noop_call(&session);
-            let t = Instant::now();
-            let r = host.call(&tools, call).await;
-            full_noop.samples.push(t.elapsed());
-            assert_eq!(r.outcome, Outcome::Ok);
-        }
-        for _ in 0..CALLS_PER_ROUND {
-            let call = io_call(&session);
-            let t = Instant::now();
-            let r = host.call(&tools, call).await;
-            full_io.samples.push(t.elapsed());
-            assert_eq!(r.outcome, Outcome::Ok);
-        }
+        let fixed = || fixed_call(&fixed_session);
+        time_calls(&host, &tools, fixed, &mut full_fixed, &mut fixed_fuel).await;
+        let noop = || noop_call(&session);
+        time_calls(&host, &tools, noop, &mut full_noop, &mut Fuel::default()).await;
+        let io = || io_call(&session);
+        time_calls(&host, &tools, io, &mut full_io, &mut Fuel::default()).await;
         host.state().end_session(&session);
         host.state().end_session(&fixed_session);
     }
@@ -573,6 +558,25 @@ async fn run(metered: bool) {
         p50_p99(&mut ask_host),
         p50_p99(&mut grade_host)
     );
+}
+
+/// Times [`CALLS_PER_ROUND`] full-path calls, each made by `make` before the
+/// clock starts, into `series`, adding their fuel to `fuel`.
+async fn time_calls(
+    host: &PluginHost,
+    tools: &ToolSet,
+    make: impl Fn() -> ToolCall,
+    series: &mut Series,
+    fuel: &mut Fuel,
+) {
+    for _ in 0..CALLS_PER_ROUND {
+        let call = make();
+        let t = Instant::now();
+        let r = host.call(tools, call).await;
+        series.samples.push(t.elapsed());
+        assert_eq!(r.outcome, Outcome::Ok, "{r:?}");
+        fuel.add(r.fuel_used);
+    }
 }
 
 /// Wall time of a call outside its sandboxed stages.
