@@ -88,10 +88,27 @@ fn interfaces(imports: &BTreeSet<String>) -> BTreeSet<String> {
         .collect()
 }
 
-/// `exact`: the component imports the whole contract. Otherwise only a
-/// subset is required, because the optimiser drops the imports a test
-/// plugin never calls (the noop calls none of the host's interfaces).
-fn well_formed(name: &str, path: &str, version: &str, exact: bool) {
+/// The contract's interfaces each example calls. The SDK calls the imports
+/// directly, so the linker drops the ones a tool never uses: an example
+/// that gains or loses one is a change to look at.
+const EXAMPLE_INTERFACES: &[(&str, &[&str])] = &[
+    (
+        "check-understanding",
+        &["lesson", "log", "progress", "state"],
+    ),
+    // It records no progress and reads no mastery.
+    ("provide-example", &["lesson", "log", "state"]),
+    ("quiz", &["lesson", "log", "progress", "state"]),
+    (
+        "summarize-key-points",
+        &["lesson", "log", "progress", "state"],
+    ),
+];
+
+/// `uses`: the contract interfaces the component must import, besides
+/// `types` and std's WASI, and nothing else. Without it only a subset is
+/// required (the noop calls none of the host's interfaces).
+fn well_formed(name: &str, path: &str, version: &str, uses: Option<&[&str]>) {
     let outline = outline(path);
     assert!(
         outline.exports.contains("describe") && outline.exports.contains("invoke"),
@@ -105,7 +122,13 @@ fn well_formed(name: &str, path: &str, version: &str, exact: bool) {
         .map(|s| s.to_string())
         .collect();
     let imported = interfaces(&outline.imports);
-    if exact {
+    if let Some(uses) = uses {
+        let expected: BTreeSet<String> = uses
+            .iter()
+            .map(|interface| format!("lectern:tool/{interface}@0.1.0"))
+            .chain(["lectern:tool/types@0.1.0".to_owned()])
+            .chain(STD_WASI_INTERFACES.iter().map(|s| s.to_string()))
+            .collect();
         assert_eq!(imported, expected, "{name} imports");
     } else {
         let foreign: BTreeSet<&String> = imported.difference(&expected).collect();
@@ -122,11 +145,22 @@ fn well_formed(name: &str, path: &str, version: &str, exact: bool) {
 
 #[test]
 fn examples_and_well_behaved_plugins_import_only_the_contract_and_std_wasi() {
+    assert_eq!(
+        artifacts::EXAMPLES.len(),
+        EXAMPLE_INTERFACES.len(),
+        "every example has its interfaces listed"
+    );
     for (name, path) in artifacts::EXAMPLES {
-        well_formed(name, path, "0.1.0", true);
+        let (_, uses) = EXAMPLE_INTERFACES
+            .iter()
+            .find(|(example, _)| example == name)
+            .unwrap_or_else(|| panic!("{name} has no entry in EXAMPLE_INTERFACES"));
+        well_formed(name, path, "0.1.0", Some(uses));
     }
     for (name, path) in [
         ("noop", artifacts::NOOP),
+        ("contract-io", artifacts::CONTRACT_IO),
+        ("bench-tool", artifacts::BENCH_TOOL),
         ("spin-loop", artifacts::SPIN_LOOP),
         ("memory-hog", artifacts::MEMORY_HOG),
         ("trap", artifacts::TRAP),
@@ -135,13 +169,13 @@ fn examples_and_well_behaved_plugins_import_only_the_contract_and_std_wasi() {
         ("invalid-output", artifacts::INVALID_OUTPUT),
         ("broken-schema", artifacts::BROKEN_SCHEMA),
     ] {
-        well_formed(name, path, "0.1.0", false);
+        well_formed(name, path, "0.1.0", None);
     }
 }
 
 #[test]
 fn wrong_contract_claims_nine() {
-    well_formed("wrong-contract", artifacts::WRONG_CONTRACT, "9.0.0", false);
+    well_formed("wrong-contract", artifacts::WRONG_CONTRACT, "9.0.0", None);
 }
 
 #[test]
