@@ -59,12 +59,11 @@ fn next_objective(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
             .map_or(0.0, |m| m.score)
     };
     // Least shown first, then the least mastered; ties keep lesson order.
-    let Some(objective) = lesson
+    let Some((shown_before, _, objective)) = lesson
         .objectives
         .iter()
         .map(|o| (times(&o.id), score(&o.id), o))
         .min_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)))
-        .map(|(_, _, o)| o)
     else {
         return Err(ToolError::failed(format!(
             "the subtopic \"{}\" has no objectives",
@@ -82,7 +81,7 @@ fn next_objective(call: &mut Call<'_>) -> Result<ToolOutput, ToolError> {
             updated.push('\n');
         }
     }
-    updated.push_str(&(times(&id) + 1).to_string());
+    updated.push_str(&(shown_before + 1).to_string());
     updated.push(' ');
     updated.push_str(&id);
     call.set_state_text(SHOWN_KEY, &updated)?;
