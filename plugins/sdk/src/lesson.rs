@@ -79,11 +79,11 @@ impl Subtopic {
     /// objective, the shared concepts being a larger part of it, wins.
     /// `None` when no objective shares a concept.
     pub fn objective_for(&self, text: &str, normalizer: &Normalizer) -> Option<&Objective> {
-        let title = normalizer.concepts(&self.title);
-        let concepts = normalizer.concepts(text);
+        let title = normalizer.shared_concepts(&self.title);
+        let concepts = normalizer.shared_concepts(text);
         let mut best: Option<(usize, f32, &Objective)> = None;
         for objective in &self.objectives {
-            let own = normalizer.concepts(&objective.text);
+            let own = normalizer.shared_concepts(&objective.text);
             let shared = own
                 .iter()
                 .filter(|c| concepts.contains(*c) && !title.contains(*c))

@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 use rust_stemmers::{Algorithm, Stemmer};
 
@@ -143,7 +144,7 @@ pub struct Normalizer {
     // Ordered maps, not hash maps: std's hasher seeds itself from
     // `wasi:random`, an import teaching tools must not need.
     stems: RefCell<BTreeMap<String, String>>,
-    concept_sets: RefCell<BTreeMap<String, BTreeSet<String>>>,
+    concept_sets: RefCell<BTreeMap<String, Rc<BTreeSet<String>>>>,
 }
 
 impl Normalizer {
@@ -252,13 +253,21 @@ impl Normalizer {
     /// The distinct concept terms of `text` (remembered per text, since
     /// tools compare the same lesson statements over and over).
     pub fn concepts(&self, text: &str) -> BTreeSet<String> {
+        BTreeSet::clone(&self.shared_concepts(text))
+    }
+
+    /// [`Normalizer::concepts`] without a copy: the set the normalizer
+    /// remembers, shared. For code that only reads the set; each copy costs
+    /// a node and a string per concept, which adds up when the same
+    /// statements are compared many times.
+    pub fn shared_concepts(&self, text: &str) -> Rc<BTreeSet<String>> {
         if let Some(concepts) = self.concept_sets.borrow().get(text) {
-            return concepts.clone();
+            return Rc::clone(concepts);
         }
-        let concepts: BTreeSet<String> = self.terms(text).into_iter().collect();
+        let concepts: Rc<BTreeSet<String>> = Rc::new(self.terms(text).into_iter().collect());
         self.concept_sets
             .borrow_mut()
-            .insert(text.to_owned(), concepts.clone());
+            .insert(text.to_owned(), Rc::clone(&concepts));
         concepts
     }
 

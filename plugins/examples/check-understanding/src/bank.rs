@@ -529,7 +529,7 @@ pub fn build(lesson: &Subtopic, normalizer: &Normalizer, fingerprint: u64) -> St
     let worded = questions_in_every_wording(lesson, normalizer);
     let concepts = |index: usize| {
         statement(lesson, index)
-            .map(|text| normalizer.concepts(text))
+            .map(|text| normalizer.shared_concepts(text))
             .unwrap_or_default()
     };
     for (at, question) in worded[0].iter().enumerate() {
@@ -541,22 +541,23 @@ pub fn build(lesson: &Subtopic, normalizer: &Normalizer, fingerprint: u64) -> St
             .first()
             .map(|i| concepts(*i))
             .unwrap_or_default();
-        let mut others = BTreeSet::new();
-        for index in first.answers.iter().skip(1) {
-            others.extend(concepts(*index));
-        }
+        let other_sets: Vec<_> = first.answers.iter().skip(1).map(|i| concepts(*i)).collect();
+        let others: BTreeSet<&str> = other_sets
+            .iter()
+            .flat_map(|set| set.iter().map(String::as_str))
+            .collect();
         field.clear();
         push_terms(
             &mut field,
             &mut normalizer
-                .concepts(&question.subject)
+                .shared_concepts(&question.subject)
                 .iter()
                 .map(String::as_str),
         );
         field.push(LIST_SEPARATOR);
         push_terms(&mut field, &mut main.iter().map(String::as_str));
         field.push(LIST_SEPARATOR);
-        push_terms(&mut field, &mut others.iter().map(String::as_str));
+        push_terms(&mut field, &mut others.iter().copied());
         record
             .text(&question.id)
             .text(question.objective_id.as_deref().unwrap_or_default())
@@ -583,7 +584,7 @@ pub fn build(lesson: &Subtopic, normalizer: &Normalizer, fingerprint: u64) -> St
             push_terms(
                 &mut asked,
                 &mut normalizer
-                    .concepts(&worded.prompt)
+                    .shared_concepts(&worded.prompt)
                     .iter()
                     .map(String::as_str),
             );

@@ -135,7 +135,7 @@ struct UnwordedObjective<'l> {
     index: usize,
     asked_part: &'l str,
     objective_id: &'l str,
-    own_concepts: std::collections::BTreeSet<String>,
+    own_concepts: std::rc::Rc<std::collections::BTreeSet<String>>,
     related: Vec<usize>,
 }
 
@@ -161,7 +161,7 @@ fn unworded_objective_question<'l>(
         index,
         asked_part,
         objective_id: &objective.id,
-        own_concepts: normalizer.concepts(&objective.text),
+        own_concepts: normalizer.shared_concepts(&objective.text),
         related: related_key_points(lesson, normalizer, &objective.text)
             .into_iter()
             .map(|point| points_from + point)
@@ -175,7 +175,7 @@ impl UnwordedObjective<'_> {
     /// prompt asks.
     fn worded(&self, normalizer: &Normalizer, variant: usize) -> Question {
         let prompt = objective_prompt(self.asked_part, variant);
-        let prompt_concepts = normalizer.concepts(&prompt);
+        let prompt_concepts = normalizer.shared_concepts(&prompt);
         let mut answers = Vec::with_capacity(self.related.len() + 1);
         if self.own_concepts.difference(&prompt_concepts).count() >= MIN_OWN_ANSWER_CONCEPTS {
             answers.push(self.index);
@@ -336,19 +336,19 @@ fn subject_phrase(point: &str, normalizer: &Normalizer) -> Option<String> {
 /// words of the subtopic's title (which every key point tends to share),
 /// best first.
 fn related_key_points(lesson: &Subtopic, normalizer: &Normalizer, text: &str) -> Vec<usize> {
-    let title = normalizer.concepts(&lesson.title);
-    let wanted: Vec<String> = normalizer
-        .concepts(text)
-        .into_iter()
-        .filter(|concept| !title.contains(concept))
+    let title = normalizer.shared_concepts(&lesson.title);
+    let of_text = normalizer.shared_concepts(text);
+    let wanted: Vec<&String> = of_text
+        .iter()
+        .filter(|concept| !title.contains(*concept))
         .collect();
     let mut related: Vec<(usize, usize)> = lesson
         .key_points
         .iter()
         .enumerate()
         .map(|(index, point)| {
-            let concepts = normalizer.concepts(point);
-            let shared = wanted.iter().filter(|c| concepts.contains(*c)).count();
+            let concepts = normalizer.shared_concepts(point);
+            let shared = wanted.iter().filter(|c| concepts.contains(**c)).count();
             (shared, index)
         })
         .filter(|(shared, _)| *shared > 0)
